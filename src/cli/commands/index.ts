@@ -1,0 +1,9 @@
+/** Every `warden` verb. Add a verb by adding a module and listing it here. */
+import type { Command } from '../types';
+import { evalCmd } from './evalCmd';
+import { explain } from './explain';
+import { hook } from './hook';
+import { test } from './test';
+import { validate } from './validate';
+
+export const COMMANDS: Command[] = [hook, evalCmd, validate, test, explain];

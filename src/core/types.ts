@@ -1,0 +1,171 @@
+/**
+ * Shared vocabulary of the core: hook inputs, the facts extracted from a tool call, and decisions.
+ * Pure types only; nothing here performs I/O.
+ */
+
+export type Effect = 'allow' | 'deny' | 'ask';
+export type Mode = 'enforce' | 'observe';
+
+/** The subset of a Claude Code hook payload the core reads. Unknown fields are kept but ignored. */
+export interface HookInput {
+  session_id?: string;
+  transcript_path?: string;
+  cwd?: string;
+  permission_mode?: string;
+  hook_event_name?: string;
+  tool_name?: string;
+  tool_input?: unknown;
+  tool_use_id?: string;
+  agent_id?: string;
+  agent_type?: string;
+  [key: string]: unknown;
+}
+
+/** How a tool call touches a path. */
+export type Access = 'read' | 'write' | 'delete' | 'exec' | 'list';
+
+/** Text that stands for a part of a path or argument the analyser cannot know statically. */
+export const DYN = '\u27eadynamic\u27eb';
+
+export interface PathFact {
+  /** Normalised absolute path (POSIX separators). When `pattern` is set it is a glob. */
+  path: string;
+  access: Access;
+  /** Where the fact came from, e.g. `Read.file_path`, `cat operand`, `redirect >`. */
+  via: string;
+  /** The operation covers everything below the path (rm -r, grep -r, cp -r source). */
+  recursive?: boolean;
+  /** `path` is a glob (unexpanded shell glob, find -name, Grep glob) rather than one file. */
+  pattern?: boolean;
+  /** Part of the path could not be resolved statically (it contains DYN). */
+  dynamic?: boolean;
+  /** Set when this fact is the resolved target of a symlink; holds the path as written. */
+  linkFrom?: string;
+  /** For patterns: `*` may match a leading dot (find -name, rg --glob), unlike a shell glob. */
+  dotMatches?: boolean;
+}
+
+export interface CommandFact {
+  /** Program name without directory, e.g. `rm`, `git`, `python3`. DYN when unknown. */
+  program: string;
+  /** The command word as written after expansion, e.g. `/bin/rm`. */
+  invokedAs: string;
+  /** Arguments after expansion (DYN inside where unknown), excluding the program. */
+  args: string[];
+  /** Subcommand words for programs that have them (git push → ["push"]). */
+  subcommand: string[];
+  /** Every flag spelling seen, plus canonical long names where the program is known (-rf → -r -f --recursive --force). */
+  flags: string[];
+  /** Positional operands (non-flag arguments after the subcommand). */
+  operands: string[];
+  /** Wrapper chain this command ran through, outermost first (e.g. ["sudo", "bash -c"]). */
+  via: string[];
+  /** Environment assignments in effect for this command only (prefix assignments, env VAR=x). */
+  env: Record<string, string>;
+  /** Nesting depth (0 = top level of the tool call). */
+  depth: number;
+}
+
+export interface UrlFact {
+  url: string;
+  host: string;
+  scheme: string;
+  port?: number;
+  via: string;
+  /** The call sends data to this destination, and from where. */
+  sends?: 'file' | 'env' | 'substitution' | 'stdin' | 'literal';
+}
+
+export interface EnvFact {
+  name: string;
+  /** Value when static; DYN otherwise. Never recorded in audit logs. */
+  value: string;
+  via: 'prefix' | 'export' | 'env' | 'assignment';
+}
+
+/**
+ * A risk the analyser recognised that is not a path, command or URL on its own:
+ * everything it could not resolve statically and known-dangerous shapes.
+ */
+export type RiskKind =
+  | 'dynamic-program'
+  | 'dynamic-eval'
+  | 'dynamic-shell-input'
+  | 'download-to-shell'
+  | 'decoded-to-shell'
+  | 'interpreter-inline'
+  | 'interpreter-inline-fs'
+  | 'interpreter-inline-net'
+  | 'interpreter-inline-exec'
+  | 'dynamic-path-delete'
+  | 'env-dump'
+  | 'git-config-exec'
+  | 'nested-agent'
+  | 'sandbox-disable'
+  | 'shell-state-change';
+
+export interface RiskFact {
+  kind: RiskKind;
+  detail: string;
+}
+
+export interface ContextFacts {
+  cwd: string;
+  workspace: string;
+  permissionMode?: string;
+  sessionId?: string;
+  agentId?: string;
+  agentType?: string;
+  hookEvent?: string;
+}
+
+/** Everything a tool call does, as far as the analyser can tell. */
+export interface Facts {
+  tool: string;
+  paths: PathFact[];
+  commands: CommandFact[];
+  urls: UrlFact[];
+  env: EnvFact[];
+  risks: RiskFact[];
+  /** Reasons the call could not be analysed. Non-empty means the policy's `unanalyzable` effect applies. */
+  unanalyzable: string[];
+  context: ContextFacts;
+}
+
+/** One fact that made a rule match, for explanations. */
+export interface MatchedFact {
+  kind: 'tool' | 'path' | 'command' | 'url' | 'env' | 'risk' | 'context' | 'unanalyzable';
+  /** Short human text, e.g. `read /home/u/project/.env (cat operand)`. */
+  text: string;
+  /** The condition that matched, e.g. the glob or program name. */
+  matched: string;
+}
+
+export interface RuleMatch {
+  ruleId: string;
+  effect: Effect;
+  mode: Mode;
+  reason: string;
+  remediation?: string;
+  exceptable: boolean;
+  facts: MatchedFact[];
+}
+
+export interface Decision {
+  /** What is enforced now. In observe mode, observe rules never change it. */
+  effect: Effect;
+  /** What the policy would decide with every rule enforced. Equal to `effect` in enforce mode. */
+  verdict: Effect;
+  /** Rules that produced `verdict` (empty when the default effect or an unanalysable call decided). */
+  ruleIds: string[];
+  reason: string;
+  remediation?: string;
+  /** True when a matching rule (not the default effect) produced `effect`. */
+  explicit: boolean;
+  mode: Mode;
+  /** Every rule that matched, enforced or observed. */
+  matches: RuleMatch[];
+  /** Why the call could not be analysed, when it could not. */
+  unanalyzable: string[];
+  policy: { id: string; version: string };
+}
