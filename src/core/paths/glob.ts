@@ -47,10 +47,9 @@ export class GlobSet {
 
   private get compiled(): Compiled[] {
     this.built ??= this.globs.map((source) => {
+      // A trailing `/**` also matches the directory itself (globRegex and globsIntersect both do so).
       const abs = absoluteGlob(source, this.vars);
-      const alts = [abs];
-      if (abs.endsWith('/**')) alts.push(abs.slice(0, -3) || '/');
-      const norm = alts.map((a) => (this.opts.caseInsensitive ? a.toLowerCase() : a));
+      const norm = [this.opts.caseInsensitive ? abs.toLowerCase() : abs];
       const firstSeg = abs.split('/')[1] ?? '';
       return { source, alternatives: norm, anchored: !abs.startsWith('**') && firstSeg !== '**' };
     });

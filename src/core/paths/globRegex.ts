@@ -54,6 +54,8 @@ const escape = (c: string): string => (/[.*+?^${}()|[\]\\/]/.test(c) ? `\\${c}` 
 
 /** Regex source for one segment (no `/`), where `*` and `?` never match `/`. */
 function segmentSource(seg: string): string {
+  // A segment that is only stars never matches an empty segment (minimatch: `*` alone is `[^/]+?`).
+  if (/^\*+$/.test(seg)) return '[^/]+?';
   let out = '';
   for (let i = 0; i < seg.length; i++) {
     const c = seg[i]!;
@@ -90,7 +92,8 @@ function segmentSource(seg: string): string {
 /** Regex source (anchored) for a brace-free glob. */
 export function globSource(glob: string): string {
   const absolute = glob.startsWith('/');
-  const segs = (absolute ? glob.slice(1) : glob).split('/');
+  // Consecutive `**` segments mean the same as one.
+  const segs = (absolute ? glob.slice(1) : glob).split('/').filter((seg, i, all) => !(seg === '**' && all[i - 1] === '**'));
   let out = '';
   for (let i = 0; i < segs.length; i++) {
     const seg = segs[i]!;

@@ -92,34 +92,34 @@ function position(p: ParsedYaml, file: string, path: Path, key?: string): { file
 
 function zodDiagnostics(p: ParsedYaml, file: string, error: z.ZodError): Diagnostic[] {
   const out: Diagnostic[] = [];
-  for (const issue of error.issues) {
-    const path = issue.path.filter((s): s is string | number => typeof s !== 'symbol');
+  for (const top of error.issues) {
+    const { issue, path } = deepest(top, top.path.filter((s): s is string | number => typeof s !== 'symbol'));
     const where = path.length ? path.join('.') : '(top level)';
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        out.push({ ...position(p, file, path, key), message: `unknown field "${key}" in ${where}` });
-      }
+      for (const key of issue.keys) out.push({ ...position(p, file, path, key), message: `unknown field "${key}" in ${where}` });
       continue;
     }
-    let message = issue.message;
-    if (issue.code === 'invalid_union') message = unionMessage(issue) ?? message;
-    out.push({ ...position(p, file, path), message: `${where}: ${message}` });
+    out.push({ ...position(p, file, path), message: `${where}: ${issue.message}` });
   }
   return out;
 }
 
-/** zod reports "Invalid input" for unions; surface the most specific branch error instead. */
-function unionMessage(issue: z.core.$ZodIssue): string | undefined {
-  if (issue.code !== 'invalid_union') return undefined;
-  const branches = issue.errors;
-  const best = branches
-    .map((b) => b[0])
+/**
+ * zod reports "Invalid input" for unions; descend into the branch that explains the problem best: one
+ * that got past the type check (wrong value rather than wrong type), then the deepest path.
+ */
+function deepest(issue: z.core.$ZodIssue, path: Path): { issue: z.core.$ZodIssue; path: Path } {
+  if (issue.code !== 'invalid_union' || !issue.errors.length) return { issue, path };
+  const candidates = issue.errors
+    .map((branch) => branch[0])
     .filter((i): i is z.core.$ZodIssue => !!i)
-    .sort((a, b) => b.path.length - a.path.length)[0];
-  if (!best) return undefined;
-  const sub = best.path.length ? `${best.path.join('.')}: ` : '';
-  if (best.code === 'unrecognized_keys') return `${sub}unknown field(s) ${best.keys.map((k) => `"${k}"`).join(', ')}`;
-  return `${sub}${best.message}`;
+    .map((i) => deepest(i, [...path, ...i.path.filter((s): s is string | number => typeof s !== 'symbol')]));
+  candidates.sort((a, b) => score(b) - score(a));
+  return candidates[0] ?? { issue, path };
+}
+
+function score(c: { issue: z.core.$ZodIssue; path: Path }): number {
+  return (c.issue.code === 'invalid_type' ? 0 : 1000) + c.path.length;
 }
 
 /** Parse and validate a policy. Throws PolicyError with every diagnostic found. */

@@ -115,7 +115,7 @@ export class ShellAnalyzer {
   }
 
   /** Parse `text` and analyse it as a nested script (bash -c, eval, here-doc fed to a shell…). */
-  runText(text: string, st: State, via: string[], depth: number, what: string): State {
+  runText(text: string, st: State, via: string[], depth: number, what: string, stdin: Stdin = { kind: 'none' }): State {
     if (depth > MAX_NESTING) {
       this.unanalyzable(`${what}: nested deeper than ${MAX_NESTING} levels`);
       return st;
@@ -131,7 +131,7 @@ export class ShellAnalyzer {
       throw err;
     }
     try {
-      return this.runScript(script, st, via, depth);
+      return this.run(script.body, st, via, depth, undefined, stdin);
     } catch (err) {
       if (err instanceof Budget) {
         this.unanalyzable(err.message);
@@ -339,10 +339,11 @@ export class ShellAnalyzer {
       case 'simple':
         return this.runSimple(cmd, st, via, depth, stdin, onCommand);
       case 'seq': {
+        // Every command of a list reads the same standard input.
         let s = st;
         for (const item of cmd.items) {
-          if (item.background) this.run(item.cmd, this.clone(s), via, depth, onCommand);
-          else s = this.run(item.cmd, s, via, depth, onCommand);
+          if (item.background) this.run(item.cmd, this.clone(s), via, depth, onCommand, stdin);
+          else s = this.run(item.cmd, s, via, depth, onCommand, stdin);
         }
         return s;
       }
@@ -356,13 +357,12 @@ export class ShellAnalyzer {
         return this.runPipeline(cmd.cmds, st, via, depth, onCommand, stdin);
       case 'subshell': {
         const io = this.redirs(cmd.redirs, st, via, depth);
-        this.runScript(cmd.body, this.clone(st), via, depth, onCommand);
-        void io;
+        this.run(cmd.body.body, this.clone(st), via, depth, onCommand, io.stdin ?? stdin);
         return st;
       }
       case 'group': {
-        this.redirs(cmd.redirs, st, via, depth);
-        return this.run(cmd.body.body, st, via, depth, onCommand, stdin);
+        const io = this.redirs(cmd.redirs, st, via, depth);
+        return this.run(cmd.body.body, st, via, depth, onCommand, io.stdin ?? stdin);
       }
       case 'if': {
         this.redirs(cmd.redirs, st, via, depth);

@@ -26,7 +26,7 @@ export const DEFAULT_PARSE_LIMITS: ParseLimits = { maxLength: 256 * 1024, maxDep
 const NAME_START = /[A-Za-z_]/;
 const NAME_CHAR = /[A-Za-z0-9_]/;
 const SPECIAL_PARAMS = new Set(['@', '*', '#', '?', '-', '$', '!', '0', '_']);
-const ASSIGN_RE = /^[A-Za-z_][A-Za-z0-9_]*(\[[^\]\s]*\])?\+?=/y;
+const ASSIGN_RE = /[A-Za-z_][A-Za-z0-9_]*(\[[^\]\s]*\])?\+?=/y;
 const PARAM_OPS = [':-', ':=', ':?', ':+', '-', '=', '?', '+', '##', '#', '%%', '%', '//', '/#', '/%', '/', '^^', '^', ',,', ',', '@', ':'];
 
 interface PendingHeredoc {

@@ -62,12 +62,13 @@ function wrap(a: ShellAnalyzer, inv: Invocation, fields: Field[], label: string,
   a.exec(fields, st, { env, stdin: inv.stdin, via: [...inv.via, label], depth: inv.depth + 1 });
 }
 
-function runText(a: ShellAnalyzer, inv: Invocation, text: Field | string, label: string): void {
+/** Analyse text a program runs as a shell script; by default it reads the program's standard input. */
+function runText(a: ShellAnalyzer, inv: Invocation, text: Field | string, label: string, stdin: Stdin = inv.stdin): void {
   const fld = typeof text === 'string' ? f(text) : text;
   if (fld.dynamic) {
     a.risk('dynamic-eval', `${label} runs text computed at run time: ${fld.text}`);
   }
-  a.runText(fld.text, a.clone(inv.st), [...inv.via, label], inv.depth + 1, label);
+  a.runText(fld.text, a.clone(inv.st), [...inv.via, label], inv.depth + 1, label, stdin);
 }
 
 function looksLikeUrl(t: string): boolean {
@@ -592,8 +593,10 @@ on('watch', (a, inv) => {
   const p = parseArgs(inv.args, { stopAtOperand: true, short: 'dnq', long: ['differences', 'interval', 'equexit'] });
   emit(a, inv, p);
   if (!p.rest.length) return;
-  if (has(p, '-x', '--exec')) wrap(a, inv, p.rest, 'watch');
-  else runText(a, inv, { text: p.rest.map((r) => r.text).join(' '), dynamic: p.rest.some((r) => r.dynamic) }, 'watch');
+  // watch joins its arguments with spaces and runs them with `sh -c` (unless -x): the quoting of the
+  // original words is lost. Both readings are analysed, so neither hides what runs.
+  wrap(a, inv, p.rest, 'watch');
+  if (!has(p, '-x', '--exec')) runText(a, inv, { text: p.rest.map((r) => r.text).join(' '), dynamic: p.rest.some((r) => r.dynamic) }, 'watch');
 });
 
 on('xargs', (a, inv) => {
