@@ -30,6 +30,8 @@ export function absoluteGlob(glob: string, vars: GlobVars): string {
 interface Compiled {
   source: string;
   alternatives: string[];
+  /** Literal directory prefix of each alternative, for a cheap intersection pre-check. */
+  prefixes: string[];
   /** The glob names a fixed directory prefix (does not start with `**`). */
   anchored: boolean;
   res?: RegExp[];
@@ -49,9 +51,9 @@ export class GlobSet {
     this.built ??= this.globs.map((source) => {
       // A trailing `/**` also matches the directory itself (globRegex and globsIntersect both do so).
       const abs = absoluteGlob(source, this.vars);
-      const norm = [this.opts.caseInsensitive ? abs.toLowerCase() : abs];
+      const norm = braces(this.opts.caseInsensitive ? abs.toLowerCase() : abs);
       const firstSeg = abs.split('/')[1] ?? '';
-      return { source, alternatives: norm, anchored: !abs.startsWith('**') && firstSeg !== '**' };
+      return { source, alternatives: norm, prefixes: norm.map(staticPrefix), anchored: !abs.startsWith('**') && firstSeg !== '**' };
     });
     return this.built;
   }
@@ -89,11 +91,14 @@ export class GlobSet {
   testTree(dir: string): string | undefined {
     const hit = this.test(dir);
     if (hit) return hit;
-    const d = this.opts.caseInsensitive ? dir.toLowerCase() : dir;
-    const tree = `${d.replace(/[*?[\]{}()!@+\\]/g, '\\$&').replace(/\/$/, '')}/**`;
+    const d = (this.opts.caseInsensitive ? dir.toLowerCase() : dir).replace(/\/$/, '');
+    const tree = `${d.replace(/[*?[\]{}()!@+\\]/g, '\\$&')}/**`;
     for (const c of this.compiled) {
       if (!c.anchored) continue;
-      for (const alt of c.alternatives.flatMap(braces)) if (globsIntersect(alt, tree, false)) return c.source;
+      for (let i = 0; i < c.alternatives.length; i++) {
+        if (!prefixesMeet(c.prefixes[i]!, d)) continue;
+        if (globsIntersect(c.alternatives[i]!, tree, false)) return c.source;
+      }
     }
     return undefined;
   }
@@ -101,14 +106,26 @@ export class GlobSet {
   /** The first glob that matches some path the `pattern` could also match. */
   intersects(pattern: string, dotMatches: boolean): string | undefined {
     const p = this.opts.caseInsensitive ? pattern.toLowerCase() : pattern;
-    const factAlts = braces(p);
+    const factAlts = braces(p).map((f) => [f, staticPrefix(f)] as const);
     for (const c of this.compiled) {
-      for (const alt of c.alternatives.flatMap(braces)) {
-        for (const f of factAlts) if (globsIntersect(alt, f, !dotMatches)) return c.source;
+      for (let i = 0; i < c.alternatives.length; i++) {
+        for (const [f, fp] of factAlts) {
+          if (!prefixesMeet(c.prefixes[i]!, fp)) continue;
+          if (globsIntersect(c.alternatives[i]!, f, !dotMatches)) return c.source;
+        }
       }
     }
     return undefined;
   }
+}
+
+/**
+ * Two globs whose literal directory prefixes are not on one path (neither is an ancestor of the other)
+ * cannot match a common path. Relative prefixes (globs starting with `**`) meet everything.
+ */
+function prefixesMeet(a: string, b: string): boolean {
+  if (!a.startsWith('/') || !b.startsWith('/') || a === '/' || b === '/') return true;
+  return a === b || a.startsWith(b + '/') || b.startsWith(a + '/');
 }
 
 /** The literal directory prefix of a glob (`/a/b/*.txt` → `/a/b`). */
