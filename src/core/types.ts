@@ -41,8 +41,6 @@ export interface PathFact {
   dynamic?: boolean;
   /** Set when this fact is the resolved target of a symlink; holds the path as written. */
   linkFrom?: string;
-  /** For patterns: `*` may match a leading dot (find -name, rg --glob), unlike a shell glob. */
-  dotMatches?: boolean;
 }
 
 export interface CommandFact {
@@ -102,6 +100,7 @@ export type RiskKind =
   | 'git-config-exec'
   | 'nested-agent'
   | 'sandbox-disable'
+  | 'network-shell'
   | 'shell-state-change';
 
 export interface RiskFact {

@@ -34,6 +34,15 @@ export function nodeFsProbe(): FsProbe {
     glob(pattern, cwd) {
       return expandGlob(pattern, cwd);
     },
+    readText(p, maxBytes) {
+      try {
+        const st = fs.statSync(native(p));
+        if (!st.isFile() || st.size > maxBytes) return undefined;
+        return fs.readFileSync(native(p), 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
   };
 }
 

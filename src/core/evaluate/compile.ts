@@ -239,6 +239,7 @@ function commandMatcher(c: CommandConditionDoc, ctx: Ctx): Matcher {
   const any = asList(c.flags?.any);
   const none = asList(c.flags?.none);
   const args = c.args ? nameMatcher(ctx.expandLists(asList(c.args)), false) : undefined;
+  const argsAll = c.argsAll ? ctx.expandLists(asList(c.argsAll)).map((g) => nameMatcher([g], false)) : undefined;
   const via = c.via ? asList(c.via) : undefined;
   return (facts) => {
     const hits: MatchedFact[] = [];
@@ -253,6 +254,7 @@ function commandMatcher(c: CommandConditionDoc, ctx: Ctx): Matcher {
         argHit = cmd.args.find((a) => args(a));
         if (argHit === undefined) continue;
       }
+      if (argsAll && !argsAll.every((m) => cmd.args.some((x) => m(x)))) continue;
       if (via && !cmd.via.some((v) => via.some((w) => v === w || v.startsWith(w + ' ')))) continue;
       const text = [cmd.program, ...cmd.args].join(' ');
       hits.push({ kind: 'command', text: `runs ${truncate(text)}${cmd.via.length ? ` (via ${cmd.via.join(' → ')})` : ''}`, matched: [asList(c.program).join('|'), ...asList(c.subcommand)].join(' ') });
@@ -366,22 +368,26 @@ function pathMatcher(c: PathConditionDoc, ctx: Ctx): Matcher {
   const opts = { caseInsensitive: ctx.env.caseInsensitive };
   const include = new GlobSet(ctx.expandLists(asList(c.glob)), ctx.vars, opts);
   const exclude = c.exclude ? new GlobSet(ctx.expandLists(asList(c.exclude)), ctx.vars, opts) : undefined;
+  const via = c.via ? nameMatcher(asList(c.via), false) : undefined;
+  const notVia = c.notVia ? nameMatcher(asList(c.notVia), false) : undefined;
   return (facts) => {
     const hits: MatchedFact[] = [];
     for (const p of facts.paths) {
       if (accesses && !accesses.has(p.access)) continue;
+      if (via && !via(p.via)) continue;
+      if (notVia && notVia(p.via)) continue;
       if (c.recursive !== undefined && !!p.recursive !== c.recursive) continue;
       const dynamic = !!p.dynamic || p.path.includes(DYN);
       if (c.dynamic !== undefined && dynamic !== c.dynamic) continue;
       let hit: string | undefined;
       if (p.pattern) {
-        hit = include.intersects(p.path, !!p.dotMatches);
+        hit = include.intersects(p.path, p.access === 'write' || p.access === 'delete');
         if (hit && exclude?.test(staticPrefix(p.path))) hit = undefined;
       } else {
         hit = p.recursive ? include.testTree(p.path) : include.test(p.path);
         if (!hit && dynamic) {
           const pat = dynamicPattern(p.path);
-          if (pat) hit = include.intersects(pat, true);
+          if (pat) hit = include.intersects(pat);
         }
         if (hit && exclude?.test(p.path)) hit = undefined;
       }

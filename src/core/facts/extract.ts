@@ -25,6 +25,13 @@ export interface AnalysisEnv {
 /** Keys whose string values MCP and unknown tools use for file system locations. */
 const PATH_KEY = /(^|_|-)(path|paths|file|files|filename|filepath|file_path|dir|dirs|directory|folder|root|cwd|target|source|src|dest|destination|location|notebook_path|uri)$/i;
 const WRITE_VERB = /(write|edit|create|update|save|put|append|insert|patch|replace|move|rename|upload|set|modify|mkdir|copy|apply)/i;
+/** Tools that walk a directory: a path argument covers the whole tree. */
+const TREE_VERB = /(search|grep|find|glob|list|tree|walk|directory|dir|ls|index)/i;
+/** Tools that run a shell command given as an argument. */
+const SHELL_TOOL = /(^|_)(run_command|run_shell|run_terminal_cmd|execute_command|exec_command|run|exec|execute|shell|bash|terminal|command|cmd|sh)($|_)/i;
+const SHELL_KEY = /^(command|cmd|script|commandline|command_line|shell_command|bash_command)$/i;
+/** Keys whose values are text, never locations (file contents, messages, queries). */
+const CONTENT_KEY = /^(content|contents|text|body|message|messages|query|sql|prompt|description|title|comment|comments|data|code|value|new_string|old_string|new_source|patch|diff|html|markdown|summary|note|notes|input|instructions|pattern|regex)$/i;
 const DELETE_VERB = /(delete|remove|unlink|rm|trash|drop|purge|erase)/i;
 const MAX_WALK_STRINGS = 512;
 const MAX_WALK_DEPTH = 12;
@@ -123,13 +130,13 @@ export function extractFacts(input: HookInput, env: AnalysisEnv): Facts {
       }
       const base = typeof args.path === 'string' && args.path ? resolveToolPath(args.path, cwd, env) : cwd;
       add(base, 'list', 'Glob.path', { recursive: true });
-      add(joinPattern(base, args.pattern), 'list', 'Glob.pattern', { pattern: true, dotMatches: true });
+      add(joinPattern(base, args.pattern), 'list', 'Glob.pattern', { pattern: true });
       break;
     }
     case 'Grep': {
       const base = typeof args.path === 'string' && args.path ? resolveToolPath(args.path, cwd, env) : cwd;
       add(base, 'read', 'Grep.path', { recursive: true });
-      if (typeof args.glob === 'string' && args.glob) add(joinPattern(base, args.glob), 'read', 'Grep.glob', { pattern: true, dotMatches: true });
+      if (typeof args.glob === 'string' && args.glob) add(joinPattern(base, args.glob), 'read', 'Grep.glob', { pattern: true });
       if (args.path !== undefined && typeof args.path !== 'string') facts.unanalyzable.push('Grep.path is not a string');
       break;
     }
@@ -187,6 +194,29 @@ function joinPattern(base: string, pattern: string): string {
 function walkArguments(facts: Facts, env: AnalysisEnv, tool: string, args: Record<string, unknown>, cwd: string): void {
   const verb = tool.startsWith('mcp__') ? tool.split('__').slice(2).join('__') : tool;
   const access: Access = DELETE_VERB.test(verb) ? 'delete' : WRITE_VERB.test(verb) ? 'write' : 'read';
+  const tree = access === 'read' && TREE_VERB.test(verb);
+  // A shell-running tool's command is analysed like a Bash call.
+  if (SHELL_TOOL.test(verb)) {
+    for (const [key, value] of Object.entries(args)) {
+      if (!SHELL_KEY.test(key) || typeof value !== 'string') continue;
+      const dir = ['cwd', 'workdir', 'working_directory', 'directory', 'dir'].map((k) => args[k]).find((v): v is string => typeof v === 'string');
+      const shell = analyzeShell(value, {
+        home: env.home,
+        user: env.user,
+        platform: env.platform,
+        cwd: dir ? resolveToolPath(dir, cwd, env) : cwd,
+        vars: env.vars,
+        ...(env.fs ? { fs: env.fs } : {}),
+        ...(env.deadline !== undefined ? { deadline: env.deadline } : {}),
+      });
+      facts.paths.push(...shell.paths);
+      facts.commands.push(...shell.commands);
+      facts.urls.push(...shell.urls);
+      facts.env.push(...shell.env);
+      facts.risks.push(...shell.risks);
+      facts.unanalyzable.push(...shell.unanalyzable);
+    }
+  }
   let count = 0;
   const visit = (value: unknown, key: string, depth: number): void => {
     if (count > MAX_WALK_STRINGS) return;
@@ -200,15 +230,16 @@ function walkArguments(facts: Facts, env: AnalysisEnv, tool: string, args: Recor
       const v = value.trim();
       if (!v || v.length > 4096) return;
       const keyed = PATH_KEY.test(key);
+      if (!keyed && CONTENT_KEY.test(key)) return;
       if (/^https?:\/\//i.test(v)) {
         const u = urlFact(v, `${tool}.${key}`);
         if (u) facts.urls.push(u);
         return;
       }
-      if (keyed || looksLikeAbsolutePath(v)) {
+      if (keyed || (looksLikeAbsolutePath(v) && !/\s/.test(v))) {
         if (/\n/.test(v)) return;
         const p = resolveToolPath(v, cwd, env);
-        addPath(facts, env, p, access, `${tool}.${key}`, /[*?[]/.test(v) ? { pattern: true, dotMatches: true } : {});
+        addPath(facts, env, p, access, `${tool}.${key}`, /[*?[]/.test(v) ? { pattern: true } : tree ? { recursive: true } : {});
       }
       return;
     }

@@ -4,7 +4,7 @@
  * `glob`, a `find -name`). Intersection is exact for `*`, `?`, `[…]`, `**` and braces: a product automaton
  * over the two patterns, so `.e*` is known to reach `.env` without listing any directory.
  */
-import { braces, globRegExps } from './globRegex';
+import { braces, globRegExps, segmentSource } from './globRegex';
 
 export interface GlobVars {
   HOME: string;
@@ -35,6 +35,8 @@ interface Compiled {
   /** The glob names a fixed directory prefix (does not start with `**`). */
   anchored: boolean;
   res?: RegExp[];
+  /** For unanchored globs: a regex per segment after the leading `**`. */
+  tail?: (RegExp | null)[][];
 }
 
 /** A set of policy globs, each compiled on first use (the hook compiles only what a call needs). */
@@ -84,13 +86,37 @@ export class GlobSet {
   }
 
   /**
-   * A glob matching a whole tree rooted at `dir`: the directory itself, or (for anchored globs such as
-   * `~/.ssh/**`) anything below it. Unanchored globs (those that start with `**`) only match the directory named, so a
-   * recursive grep of the project is not mistaken for a read of every secret file it might contain.
+   * A glob matching a whole tree rooted at `dir`: the directory itself; for anchored globs such as
+   * `~/.ssh/**`, anything below it; for unanchored ones (`**` then `/.claude/settings.json`), only when the
+   * directory is itself part of what the glob names (`rm -rf .claude`). So a recursive grep or delete in
+   * the project is not mistaken for an access to every secret file the tree might happen to contain.
    */
   testTree(dir: string): string | undefined {
     const hit = this.test(dir);
     if (hit) return hit;
+    const dirSegs = (this.opts.caseInsensitive ? dir.toLowerCase() : dir).split('/').filter(Boolean);
+    for (const c of this.compiled) {
+      if (c.anchored) continue;
+      c.tail ??= c.alternatives.map((alt) =>
+        alt
+          .split('/')
+          .filter(Boolean)
+          .slice(1)
+          .map((seg) => (seg === '**' ? null : new RegExp(`^${segmentSource(seg)}$`, this.opts.caseInsensitive ? 'i' : ''))),
+      );
+      for (const tail of c.tail) {
+        for (let k = 1; k <= Math.min(dirSegs.length, tail.length - 1); k++) {
+          const last = dirSegs.slice(dirSegs.length - k);
+          let ok = true;
+          for (let i = 0; i < k && ok; i++) {
+            const re = tail[i]!;
+            if (re === null) break;
+            ok = re.test(last[i]!);
+          }
+          if (ok) return c.source;
+        }
+      }
+    }
     const d = (this.opts.caseInsensitive ? dir.toLowerCase() : dir).replace(/\/$/, '');
     const tree = `${d.replace(/[*?[\]{}()!@+\\]/g, '\\$&')}/**`;
     for (const c of this.compiled) {
@@ -103,15 +129,19 @@ export class GlobSet {
     return undefined;
   }
 
-  /** The first glob that matches some path the `pattern` could also match. */
-  intersects(pattern: string, dotMatches: boolean): string | undefined {
+  /**
+   * The first glob that matches some path the `pattern` could also match. A `*` or `?` at the start of a
+   * pattern segment does not stand for a leading dot (as in the shell, ripgrep and Grep's default of
+   * skipping hidden files): `*.tsx` does not reach `.env.tsx`; `.e*` does reach `.env`.
+   */
+  intersects(pattern: string, hiddenDirs = false): string | undefined {
     const p = this.opts.caseInsensitive ? pattern.toLowerCase() : pattern;
     const factAlts = braces(p).map((f) => [f, staticPrefix(f)] as const);
     for (const c of this.compiled) {
       for (let i = 0; i < c.alternatives.length; i++) {
         for (const [f, fp] of factAlts) {
           if (!prefixesMeet(c.prefixes[i]!, fp)) continue;
-          if (globsIntersect(c.alternatives[i]!, f, !dotMatches)) return c.source;
+          if (globsIntersect(c.alternatives[i]!, f, true, hiddenDirs)) return c.source;
         }
       }
     }
@@ -223,8 +253,15 @@ function segmentsIntersect(a: Tok[], b: Tok[], bDot: boolean): boolean {
   return false;
 }
 
-/** Whether two path globs (absolute, `/`-separated, braces already expanded) can match a common path. */
-export function globsIntersect(a: string, b: string, bDot: boolean): boolean {
+/**
+ * Whether two path globs (absolute, `/`-separated, braces already expanded) can match a common path.
+ * `b` is the fact's pattern. With `bDot`, a `*` or `?` at the start of one of its segments does not stand
+ * for a leading dot (shell and ripgrep semantics), and its final segment cannot invent the literal start of
+ * the rule's file name (`*.tsx` is a selection by extension, not an aim at `kubeconfig.*`). With
+ * `bHidden`, its `**` does not descend into hidden directories either (used for deletes and writes,
+ * so `find . -name '*.pyc' -delete` is not read as reaching into `.claude/`).
+ */
+export function globsIntersect(a: string, b: string, bDot: boolean, bHidden = false): boolean {
   const A = a.split('/').filter((s, i) => s !== '' || i === 0);
   const B = b.split('/').filter((s, i) => s !== '' || i === 0);
   const ta = A.map((s) => (s === '**' ? null : tokenizeSegment(s)));
@@ -238,8 +275,12 @@ export function globsIntersect(a: string, b: string, bDot: boolean): boolean {
     let r = false;
     if (i === A.length && j === B.length) r = true;
     else if (i < A.length && ta[i] === null) r = go(i + 1, j) || (j < B.length && go(i, j + 1));
-    else if (j < B.length && tb[j] === null) r = go(i, j + 1) || (i < A.length && go(i + 1, j));
-    else if (i < A.length && j < B.length) r = segmentsIntersect(ta[i]!, tb[j]!, bDot) && go(i + 1, j + 1);
+    else if (j < B.length && tb[j] === null) r = go(i, j + 1) || (i < A.length && !(bHidden && A[i]!.startsWith('.')) && go(i + 1, j));
+    else if (i < A.length && j < B.length) {
+      const lastPair = i === A.length - 1 && j === B.length - 1;
+      const invents = bDot && lastPair && ta[i]![0]?.k === 'lit' && tb[j]![0] !== undefined && tb[j]![0]!.k !== 'lit';
+      r = !invents && segmentsIntersect(ta[i]!, tb[j]!, bDot) && go(i + 1, j + 1);
+    }
     memo.set(key, r);
     return r;
   };

@@ -53,7 +53,7 @@ export function braces(glob: string): string[] {
 const escape = (c: string): string => (/[.*+?^${}()|[\]\\/]/.test(c) ? `\\${c}` : c);
 
 /** Regex source for one segment (no `/`), where `*` and `?` never match `/`. */
-function segmentSource(seg: string): string {
+export function segmentSource(seg: string): string {
   // A segment that is only stars never matches an empty segment (minimatch: `*` alone is `[^/]+?`).
   if (/^\*+$/.test(seg)) return '[^/]+?';
   let out = '';

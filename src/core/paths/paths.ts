@@ -18,6 +18,8 @@ export interface FsProbe {
   isDir?(p: string): boolean;
   /** Expand a shell glob (`*`, `?`, `[…]`; dotfiles only when the pattern says so) relative to `cwd`. */
   glob?(pattern: string, cwd: string): string[] | undefined;
+  /** Text of a small file the command will run (package.json scripts), undefined when absent or larger. */
+  readText?(p: string, maxBytes: number): string | undefined;
 }
 
 const MAX_LINK_HOPS = 40;

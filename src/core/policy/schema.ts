@@ -26,6 +26,7 @@ export const RISKS = [
   'git-config-exec',
   'nested-agent',
   'sandbox-disable',
+  'network-shell',
   'shell-state-change',
 ] as const;
 
@@ -58,6 +59,10 @@ export const PathCondition = z
       .boolean()
       .optional()
       .describe('true: only paths with a part unknown until run time ($VAR, $(…)); false: only fully known paths.'),
+    via: oneOrMany(z.string().min(1))
+      .optional()
+      .describe('Only accesses made this way (globs over the fact source, e.g. "redirect *", "Write.*", "git *").'),
+    notVia: oneOrMany(z.string().min(1)).optional().describe('Accesses made this way never match (e.g. "git *" for git\'s own writes).'),
   })
   .strict()
   .describe('Matches when the call touches a path that matches `glob`, not `exclude`, with a listed access.');
@@ -79,7 +84,8 @@ export const CommandCondition = z
     flags: FlagCondition.optional().describe(
       'Flags in any spelling: -rf, -fr, -r -f and --recursive --force are the same for known programs.',
     ),
-    args: oneOrMany(z.string().min(1)).optional().describe('Globs; at least one operand or argument matches.'),
+    args: oneOrMany(z.string().min(1)).optional().describe('Globs; at least one argument matches.'),
+    argsAll: oneOrMany(z.string().min(1)).optional().describe('Globs; each is matched by some argument.'),
     via: oneOrMany(z.string().min(1)).optional().describe('Only when run through one of these wrappers.'),
   })
   .strict()
@@ -207,6 +213,7 @@ export const VirtualFs = z
     files: z.array(z.string()).optional().describe('Existing regular files (parent directories exist implicitly).'),
     dirs: z.array(z.string()).optional(),
     symlinks: z.record(z.string(), z.string()).optional().describe('link path → target (absolute or relative to the link).'),
+    contents: z.record(z.string(), z.string()).optional().describe('Files with their text (e.g. a package.json whose scripts a command runs).'),
     caseInsensitive: z.boolean().optional(),
   })
   .strict();

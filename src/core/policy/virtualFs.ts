@@ -9,7 +9,8 @@ import type { TestEnvDoc } from './schema';
 export function virtualFsProbe(spec: NonNullable<TestEnvDoc['fs']>): FsProbe {
   const links = new Map<string, string>();
   for (const [link, target] of Object.entries(spec.symlinks ?? {})) links.set(normalizeAbs(link), target);
-  const files = new Set((spec.files ?? []).map(normalizeAbs));
+  const contents = new Map(Object.entries(spec.contents ?? {}).map(([k, v]) => [normalizeAbs(k), v]));
+  const files = new Set([...(spec.files ?? []), ...contents.keys()].map(normalizeAbs));
   const dirs = new Set((spec.dirs ?? []).map(normalizeAbs));
   for (const p of [...files, ...dirs, ...links.keys()]) {
     for (let d = p.slice(0, p.lastIndexOf('/')); d; d = d.slice(0, d.lastIndexOf('/'))) dirs.add(d);
@@ -18,6 +19,10 @@ export function virtualFsProbe(spec: NonNullable<TestEnvDoc['fs']>): FsProbe {
   const entries = [...files, ...dirs, ...links.keys()];
   return {
     readlink: (p) => links.get(normalizeAbs(p)),
+    readText: (p, maxBytes) => {
+      const text = contents.get(normalizeAbs(p));
+      return text !== undefined && text.length <= maxBytes ? text : undefined;
+    },
     isDir: (p) => dirs.has(normalizeAbs(p)),
     glob: (pattern, cwd) => {
       const abs = pattern.startsWith('/') ? pattern : `${cwd.replace(/\/$/, '')}/${pattern}`;

@@ -4,19 +4,21 @@
  * sets, and every risk it carries that cannot be resolved statically.
  *
  * The walk follows Bash's semantics closely enough to keep track of the effective working directory
- * (`cd`, `pushd`, `popd`, subshell scoping), of variables assigned earlier in the same command line, of
- * functions, of symlinks the command itself creates, and of what flows into a shell's or interpreter's
- * standard input. Where control flow forks (if/case/&&/||/loops) every branch is analysed and the
- * resulting states are merged: a value possible on any path is considered possible.
+ * (`cd`, `pushd`, `popd`, CDPATH, subshell scoping), of variables, arrays and positional parameters set
+ * earlier in the same command line, of functions (analysed where they are called, with their arguments),
+ * of what the command line writes into files and then runs, of symlinks it creates, and of what flows
+ * into a shell's or interpreter's standard input, through every stage of a pipeline. Where control flow
+ * forks (if/case/&&/||/loops) every branch is analysed and the resulting states are merged: a value
+ * possible on any path is considered possible.
  *
  * Program knowledge (wrappers, readers, writers, network tools, interpreters) lives in `programs.ts`.
  */
 import { resolveLexical, resolvePhysical, type FsProbe, type Platform } from '../paths/paths';
 import { DYN, type Access, type CommandFact, type EnvFact, type PathFact, type RiskFact, type RiskKind, type UrlFact } from '../types';
 import { ShellParseError, type Command, type Redir, type Script, type Word } from './ast';
-import { expandWord, known, UNKNOWN, type ExpandContext, type Field, type Vals } from './expand';
+import { ELEMENT_SEP, expandWord, known, UNKNOWN, type ExpandContext, type Field, type Taint, type Vals } from './expand';
 import { parseShell } from './parse';
-import { dispatch } from './programs';
+import { dispatch, pipelineRisks, stdinTaint } from './programs';
 
 export interface ShellEnv {
   home: string;
@@ -44,33 +46,64 @@ export interface ShellFacts {
 const MAX_NESTING = 12;
 const MAX_COMMANDS = 4000;
 const MAX_VALUES = 16;
+const MAX_FUNCTION_DEPTH = 4;
 
 /** What flows into a command's standard input. */
 export type Stdin =
   | { kind: 'none' }
-  | { kind: 'text'; text: string; dynamic: boolean; origin: 'heredoc' | 'herestring' | 'echo' }
-  | { kind: 'file'; path: string }
+  | { kind: 'text'; text: string; dynamic: boolean; origin: 'heredoc' | 'herestring'; from?: Field['from']; taint?: Taint }
+  | { kind: 'file'; path: string; dynamic?: boolean }
+  /** Every command upstream in the pipeline, first stage first. */
   | { kind: 'pipe'; producers: Producer[] };
 
 /** A command upstream in a pipe, summarised for stdin classification. */
 export interface Producer {
   program: string;
   args: string[];
+  /** Risks raised while analysing it. */
   risks: RiskKind[];
-  /** Output text when it can be known statically (echo / printf / cat of a here-doc). */
+  /** Output text when it can be known statically (echo / printf / cat of a here-doc / a decoder). */
   output?: string;
   outputDynamic?: boolean;
   /** The producer emits the contents of these files (cat file). */
   files?: string[];
+  /** It read files (its output may carry their content). */
+  reads: boolean;
+  /** Its own input came from the network (a /dev/tcp redirect). */
+  netInput?: boolean;
+  /** What its output is when not known as text (a download, a decoded payload). */
+  origin?: FileOrigin;
+}
+
+/** What the command line itself wrote into a file earlier on, so running that file later is understood. */
+export type FileOrigin = { kind: 'text'; text: string; dynamic: boolean; taint?: Taint } | { kind: 'download' | 'decoded'; detail: string };
+
+/**
+ * Things that outlive the shell that created them: files, links, git and npm configuration. Shared by
+ * reference across subshells, pipeline stages and branches (a file written anywhere exists afterwards).
+ */
+export interface World {
+  links: Map<string, string>;
+  files: Map<string, FileOrigin>;
+  gitAliases: Map<string, Field>;
+  gitRemotes: Map<string, string>;
+  npmScripts: Map<string, Field>;
 }
 
 export interface State {
   cwd: Vals;
   oldpwd: Vals;
   vars: Map<string, Vals>;
-  funcs: Set<string>;
-  links: Map<string, string>;
+  /** Variables marked for export (seen by every later command). */
+  exported: Set<string>;
+  funcs: Map<string, Command>;
   dirStack: Vals[];
+  /** File descriptors opened on network sockets (`exec 3<>/dev/tcp/h/p`). */
+  fds: Map<number, UrlFact>;
+  world: World;
+  /** Backwards-compatible views of world maps. */
+  links: Map<string, string>;
+  files: Map<string, FileOrigin>;
 }
 
 export interface Invocation {
@@ -86,24 +119,40 @@ export interface Invocation {
   depth: number;
   /** Filled by the handler when the command's output is statically known (echo/printf). */
   output?: { text: string; dynamic: boolean };
-  /** Files whose contents the command writes to stdout (cat). */
+  /** Files whose contents the command writes to stdout (cat, tar -c -f -). */
   outputFiles?: string[];
+  /** The output is a download or a decoded payload (curl, base64 -d), whether or not its text is known. */
+  producesOrigin?: FileOrigin;
 }
 
 class Budget extends Error {}
+
+interface Stage {
+  risks: RiskKind[];
+  reads: number;
+}
 
 export class ShellAnalyzer {
   readonly facts: ShellFacts = { paths: [], commands: [], urls: [], env: [], risks: [], unanalyzable: [] };
   private commands = 0;
   private readonly seen = new Set<string>();
-  /** Risk kinds emitted while analysing the current pipeline stage (for producer summaries). */
-  private stageRisks: RiskKind[] | null = null;
+  /** Facts raised while analysing the current pipeline stage (for producer summaries). */
+  private stage: Stage | null = null;
+  private readonly calledFunctions = new Set<string>();
+  private readonly definedFunctions = new Map<string, { body: Command; st: State; via: string[]; depth: number }>();
+  private functionDepth = 0;
 
   constructor(readonly env: ShellEnv) {}
 
   // ── entry points ───────────────────────────────────────────────────────
   analyze(command: string): ShellFacts {
     this.runText(command, this.initialState(), [], 0, 'command');
+    // A function defined but never called here may still run (exported, trapped, sourced later):
+    // analyse its body once with unknown arguments.
+    for (const [name, def] of this.definedFunctions) {
+      if (this.calledFunctions.has(name)) continue;
+      this.guard(() => this.run(def.body, this.clone(def.st), [...def.via, `function ${name}`], def.depth));
+    }
     return this.facts;
   }
 
@@ -111,7 +160,28 @@ export class ShellAnalyzer {
     const vars = new Map<string, Vals>();
     for (const [k, v] of Object.entries(this.env.vars)) vars.set(k, known(v));
     vars.set('HOME', known(this.env.home));
-    return { cwd: known(this.env.cwd), oldpwd: UNKNOWN, vars, funcs: new Set(), links: new Map(), dirStack: [] };
+    const world: World = { links: new Map(), files: new Map(), gitAliases: new Map(), gitRemotes: new Map(), npmScripts: new Map() };
+    return {
+      cwd: known(this.env.cwd),
+      oldpwd: UNKNOWN,
+      vars,
+      exported: new Set(Object.keys(this.env.vars)),
+      funcs: new Map(),
+      dirStack: [],
+      fds: new Map(),
+      world,
+      links: world.links,
+      files: world.files,
+    };
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof Budget) this.unanalyzable(err.message);
+      else throw err;
+    }
   }
 
   /** Parse `text` and analyse it as a nested script (bash -c, eval, here-doc fed to a shell…). */
@@ -130,15 +200,11 @@ export class ShellAnalyzer {
       }
       throw err;
     }
-    try {
-      return this.run(script.body, st, via, depth, undefined, stdin);
-    } catch (err) {
-      if (err instanceof Budget) {
-        this.unanalyzable(err.message);
-        return st;
-      }
-      throw err;
-    }
+    let out = st;
+    this.guard(() => {
+      out = this.run(script.body, st, via, depth, undefined, stdin);
+    });
+    return out;
   }
 
   // ── fact emitters ──────────────────────────────────────────────────────
@@ -147,7 +213,7 @@ export class ShellAnalyzer {
   }
 
   risk(kind: RiskKind, detail: string): void {
-    this.stageRisks?.push(kind);
+    this.stage?.risks.push(kind);
     const key = `r|${kind}|${detail}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
@@ -176,10 +242,12 @@ export class ShellAnalyzer {
   }
 
   private pushPath(fact: PathFact): void {
+    if (this.stage && (fact.access === 'read' || fact.access === 'exec')) this.stage.reads++;
     const key = `p|${fact.path}|${fact.access}|${fact.recursive ? 1 : 0}|${fact.pattern ? 1 : 0}|${fact.linkFrom ?? ''}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
     this.facts.paths.push(fact);
+    if (fact.access === 'read' && /^\/proc\/[^/]+\/environ$/.test(fact.path)) this.risk('env-dump', `reads ${fact.path}`);
   }
 
   /**
@@ -193,20 +261,19 @@ export class ShellAnalyzer {
     const bases = this.cwdList(st);
     for (const base of bases) {
       if (f.glob) {
-        const expanded = this.globExpand(f.glob, base);
+        const expanded = f.noExpand ? undefined : this.globExpand(f.glob, base);
         if (expanded && expanded.length) {
           for (const p of expanded) this.emitPath(p, access, via, st, opts, false);
           continue;
         }
-        const pattern = f.glob.startsWith('/') ? f.glob : resolveLexical(base, f.glob);
+        const pattern = procPath(f.glob.startsWith('/') ? f.glob : resolveLexical(base, f.glob), base);
         const fact: PathFact = { path: pattern, access, via, pattern: true };
-        if (f.globDot) fact.dotMatches = true;
         if (opts.recursive) fact.recursive = true;
         if (f.dynamic) fact.dynamic = true;
         this.pushPath(fact);
         continue;
       }
-      this.emitPath(resolveLexical(base, f.text), access, via, st, opts, f.dynamic);
+      this.emitPath(procPath(resolveLexical(base, f.text), base), access, via, st, opts, f.dynamic);
     }
   }
 
@@ -215,20 +282,45 @@ export class ShellAnalyzer {
     if (opts.recursive) fact.recursive = true;
     if (dynamic || p.includes(DYN)) fact.dynamic = true;
     this.pushPath(fact);
-    const physical = resolvePhysical(p, this.env.fs, st.links);
+    const physical = resolvePhysical(p, this.env.fs, st.world.links);
     if (physical !== p) {
       const linked: PathFact = { ...fact, path: physical, linkFrom: p };
       this.pushPath(linked);
     }
   }
 
-  private globExpand(pattern: string, cwd: string): string[] | undefined {
+  globExpand(pattern: string, cwd: string): string[] | undefined {
     if (!this.env.fs?.glob || pattern.includes(DYN)) return undefined;
     try {
       return this.env.fs.glob(pattern, cwd)?.map((p) => resolveLexical(cwd, p));
     } catch {
       return undefined;
     }
+  }
+
+  /** Record what a write earlier in the command line put into `target` (undefined: unknown content). */
+  noteFile(st: State, target: Field | string, origin: FileOrigin | undefined, append = false): void {
+    const f: Field = typeof target === 'string' ? { text: target, dynamic: target.includes(DYN) } : target;
+    if (f.dynamic || f.glob) return;
+    for (const base of this.cwdList(st)) {
+      const p = resolveLexical(base, f.text);
+      const prev = st.world.files.get(p);
+      let next = origin;
+      if (append && origin?.kind === 'text') next = prev?.kind === 'text' ? { ...origin, text: prev.text + origin.text, dynamic: prev.dynamic || origin.dynamic } : prev ? prev : { ...origin, dynamic: true };
+      if (next) st.world.files.set(p, next);
+      else st.world.files.delete(p);
+    }
+  }
+
+  /** What this command line wrote into the file an argument names, if it did. */
+  fileOrigin(st: State, target: Field | string): FileOrigin | undefined {
+    const f: Field = typeof target === 'string' ? { text: target, dynamic: target.includes(DYN) } : target;
+    if (f.dynamic || f.glob) return undefined;
+    for (const base of this.cwdList(st)) {
+      const o = st.world.files.get(resolveLexical(base, f.text));
+      if (o) return o;
+    }
+    return undefined;
   }
 
   cwdList(st: State): string[] {
@@ -243,9 +335,13 @@ export class ShellAnalyzer {
       cwd: st.cwd,
       oldpwd: st.oldpwd,
       vars: new Map(st.vars),
-      funcs: new Set(st.funcs),
-      links: new Map(st.links),
+      exported: new Set(st.exported),
+      funcs: new Map(st.funcs),
       dirStack: [...st.dirStack],
+      fds: new Map(st.fds),
+      world: st.world,
+      links: st.world.links,
+      files: st.world.files,
     };
   }
 
@@ -258,9 +354,13 @@ export class ShellAnalyzer {
       cwd: union(a.cwd, b.cwd),
       oldpwd: union(a.oldpwd, b.oldpwd),
       vars,
-      funcs: new Set([...a.funcs, ...b.funcs]),
-      links: new Map([...a.links, ...b.links]),
+      exported: new Set([...a.exported, ...b.exported]),
+      funcs: new Map([...a.funcs, ...b.funcs]),
       dirStack: a.dirStack.length === b.dirStack.length ? a.dirStack.map((v, i) => union(v, b.dirStack[i]!)) : a.dirStack,
+      fds: new Map([...a.fds, ...b.fds]),
+      world: a.world,
+      links: a.world.links,
+      files: a.world.files,
     };
   }
 
@@ -268,11 +368,25 @@ export class ShellAnalyzer {
     const v = st.vars.get(name);
     if (v) return v;
     if (name === 'IFS') return known(' \t\n');
+    // Positional parameters beyond the ones bound are empty once any are known.
+    if (/^[0-9]+$/.test(name) && st.vars.has('#')) return known('');
     return UNKNOWN;
   }
 
   setVar(st: State, name: string, v: Vals): void {
     st.vars.set(name, cap(v));
+  }
+
+  /** Bind `$0`, `$1`…, `$@`, `$*`, `$#` (bash -c arguments, function calls, set --). */
+  bindPositional(st: State, args: Field[], zero?: Field): void {
+    for (const k of [...st.vars.keys()]) if (/^[0-9]+$/.test(k) && (k !== '0' || zero)) st.vars.delete(k);
+    if (zero) st.vars.set('0', fieldVals(zero));
+    args.forEach((a, i) => st.vars.set(String(i + 1), fieldVals(a)));
+    const all: Vals = { v: [args.map((a) => a.text).join(ELEMENT_SEP)], dyn: args.some((a) => a.dynamic) };
+    if (args.some((a) => a.dynamic)) all.v = [];
+    st.vars.set('@', all);
+    st.vars.set('*', all);
+    st.vars.set('#', known(String(args.length)));
   }
 
   setCwd(st: State, v: Vals): void {
@@ -288,6 +402,7 @@ export class ShellAnalyzer {
       cwd: () => st.cwd,
       oldpwd: () => st.oldpwd,
       getVar: (n) => this.varOf(st, n),
+      setVar: (n, v) => this.setVar(st, n, v),
       ifs: () => {
         const v = this.varOf(st, 'IFS');
         return v.v.length === 1 && !v.dyn ? v.v[0]! : ' \t\n';
@@ -303,23 +418,31 @@ export class ShellAnalyzer {
   /** Analyse `$(…)` / `<(…)` in a subshell; return its output when it is statically known. */
   private substitution(body: Script, st: State, via: string[], depth: number, kind: 'cmdsub' | 'procsub'): Vals {
     const sub = this.clone(st);
-    const saved = this.stageRisks;
-    this.stageRisks = null;
+    const saved = this.stage;
+    this.stage = null;
     const out = this.runForOutput(body, sub, [...via, kind === 'cmdsub' ? '$(…)' : '<(…)'], depth + 1);
-    this.stageRisks = saved;
+    this.stage = saved;
     return out;
   }
 
-  /** Run a script and return its standard output when every command in it is an echo/printf we can evaluate. */
+  /**
+   * Run a script and return its standard output when every command that writes to it is one we can
+   * evaluate (echo, printf, a decoder of known text…). Only the last stage of a pipeline writes to stdout.
+   * A download or decoded payload anywhere on the way taints the result.
+   */
   private runForOutput(body: Script, st: State, via: string[], depth: number): Vals {
     const collected: { text: string; dynamic: boolean }[] = [];
     let opaque = false;
-    this.runScript(body, st, via, depth, (inv) => {
+    let taint: Taint | undefined;
+    this.run(body.body, st, via, depth, (inv) => {
       if (inv.output) collected.push(inv.output);
       else opaque = true;
+      const t = invocationTaint(inv);
+      if (t && (!taint || t === 'download')) taint = t;
     });
-    if (opaque || collected.some((c) => c.dynamic)) return UNKNOWN;
-    return known(collected.map((c) => c.text).join(''));
+    const out: Vals = opaque || collected.some((c) => c.dynamic) ? { v: [], dyn: true } : known(collected.map((c) => c.text).join(''));
+    if (taint) out.taint = taint;
+    return out;
   }
 
   // ── walking the tree ───────────────────────────────────────────────────
@@ -347,12 +470,8 @@ export class ShellAnalyzer {
         }
         return s;
       }
-      case 'andor': {
-        const afterLeft = this.run(cmd.left, st, via, depth, onCommand, stdin);
-        const before = cmd.op === '&&' ? afterLeft : this.merge(st, afterLeft);
-        const afterRight = this.run(cmd.right, this.clone(before), via, depth, onCommand);
-        return this.merge(afterLeft, afterRight);
-      }
+      case 'andor':
+        return this.runAndOr(cmd, st, via, depth, onCommand, stdin).any;
       case 'pipeline':
         return this.runPipeline(cmd.cmds, st, via, depth, onCommand, stdin);
       case 'subshell': {
@@ -365,29 +484,31 @@ export class ShellAnalyzer {
         return this.run(cmd.body.body, st, via, depth, onCommand, io.stdin ?? stdin);
       }
       case 'if': {
-        this.redirs(cmd.redirs, st, via, depth);
+        const io = this.redirs(cmd.redirs, st, via, depth);
+        const input = io.stdin ?? stdin;
         let cur = st;
         const ends: State[] = [];
         for (const clause of cmd.clauses) {
-          cur = this.runScript(clause.cond, cur, via, depth, onCommand);
-          ends.push(this.runScript(clause.body, this.clone(cur), via, depth, onCommand));
+          cur = this.run(clause.cond.body, cur, via, depth, onCommand, input);
+          ends.push(this.run(clause.body.body, this.clone(cur), via, depth, onCommand, input));
         }
-        ends.push(cmd.elseBody ? this.runScript(cmd.elseBody, this.clone(cur), via, depth, onCommand) : cur);
+        ends.push(cmd.elseBody ? this.run(cmd.elseBody.body, this.clone(cur), via, depth, onCommand, input) : cur);
         return ends.reduce((a, b) => this.merge(a, b));
       }
       case 'loop': {
-        this.redirs(cmd.redirs, st, via, depth);
+        const io = this.redirs(cmd.redirs, st, via, depth);
+        const input = io.stdin ?? stdin;
         let s = st;
         for (let pass = 0; pass < 2; pass++) {
-          const afterCond = this.runScript(cmd.cond, this.clone(s), via, depth, onCommand);
-          const afterBody = this.runScript(cmd.body, this.clone(afterCond), via, depth, onCommand);
+          const afterCond = this.run(cmd.cond.body, this.clone(s), via, depth, onCommand, input);
+          const afterBody = this.run(cmd.body.body, this.clone(afterCond), via, depth, onCommand, input);
           s = this.merge(this.merge(s, afterCond), afterBody);
         }
         return s;
       }
       case 'for': {
-        this.redirs(cmd.redirs, st, via, depth);
-        let values: Vals = UNKNOWN;
+        const io = this.redirs(cmd.redirs, st, via, depth);
+        let values: Vals = this.varOf(st, '@');
         if (cmd.items) {
           const v: Vals = { v: [], dyn: false };
           for (const w of cmd.items) {
@@ -401,12 +522,12 @@ export class ShellAnalyzer {
             }
           }
           values = v;
-        }
+        } else values = { v: values.v.flatMap((x) => x.split(ELEMENT_SEP)), dyn: values.dyn };
         let s = st;
         for (let pass = 0; pass < 2; pass++) {
           const body = this.clone(s);
           this.setVar(body, cmd.name, values);
-          s = this.merge(s, this.runScript(cmd.body, body, via, depth, onCommand));
+          s = this.merge(s, this.run(cmd.body.body, body, via, depth, onCommand, io.stdin ?? stdin));
         }
         return s;
       }
@@ -417,19 +538,19 @@ export class ShellAnalyzer {
         return s;
       }
       case 'case': {
-        this.redirs(cmd.redirs, st, via, depth);
+        const io = this.redirs(cmd.redirs, st, via, depth);
         this.expand(cmd.word, st, via, depth, true);
         const ends: State[] = [st];
         for (const item of cmd.items) {
           for (const p of item.patterns) this.expand(p, st, via, depth, true);
-          ends.push(this.runScript(item.body, this.clone(st), via, depth, onCommand));
+          ends.push(this.run(item.body.body, this.clone(st), via, depth, onCommand, io.stdin ?? stdin));
         }
         return ends.reduce((a, b) => this.merge(a, b));
       }
       case 'func': {
-        st.funcs.add(cmd.name);
-        const body = this.clone(st);
-        this.run(cmd.body, body, [...via, `function ${cmd.name}`], depth, onCommand);
+        // Analysed where it is called, with the call's arguments and in the caller's state.
+        st.funcs.set(cmd.name, cmd.body);
+        if (!this.definedFunctions.has(cmd.name)) this.definedFunctions.set(cmd.name, { body: cmd.body, st: this.clone(st), via, depth });
         return st;
       }
       case 'test':
@@ -443,36 +564,74 @@ export class ShellAnalyzer {
     }
   }
 
+  /**
+   * `a && b && c`: each right side runs only after the left side succeeded, so it sees the state the
+   * left side leaves on success; `a || b` runs b after a failure, so b sees what a may or may not have
+   * done. What follows the whole list sees any of the outcomes.
+   */
+  private runAndOr(
+    cmd: Command,
+    st: State,
+    via: string[],
+    depth: number,
+    onCommand: ((inv: Invocation) => void) | undefined,
+    stdin: Stdin,
+  ): { success: State; any: State } {
+    if (cmd.type !== 'andor') {
+      const s = this.run(cmd, st, via, depth, onCommand, stdin);
+      return { success: s, any: s };
+    }
+    const before = this.clone(st);
+    const left = this.runAndOr(cmd.left, st, via, depth, onCommand, stdin);
+    if (cmd.op === '&&') {
+      const right = this.runAndOr(cmd.right, this.clone(left.success), via, depth, onCommand, stdin);
+      return { success: right.success, any: this.merge(left.any, right.any) };
+    }
+    const right = this.runAndOr(cmd.right, this.clone(this.merge(before, left.any)), via, depth, onCommand, stdin);
+    return { success: this.merge(left.success, right.success), any: this.merge(left.any, right.any) };
+  }
+
   private scanArith(raw: string, st: State, via: string[], depth: number): void {
     if (!raw.includes('$(') && !raw.includes('`')) return;
     this.expand({ parts: [{ t: 'arith', raw, quoted: true }], pos: 0, raw }, st, via, depth, true);
   }
 
+  /**
+   * Each stage runs in a subshell; its standard input is the output of every stage before it (so a
+   * download three filters upstream still counts). Only the last stage's commands are reported to the
+   * caller (they are what reaches the pipeline's stdout).
+   */
   private runPipeline(cmds: Command[], st: State, via: string[], depth: number, onCommand: ((inv: Invocation) => void) | undefined, stdin: Stdin): State {
+    const upstream: Producer[] = stdin.kind === 'pipe' ? [...stdin.producers] : [];
     let input: Stdin = stdin;
-    let last = st;
+    const stages: Producer[][] = [];
     cmds.forEach((c, i) => {
       const producers: Producer[] = [];
-      const savedRisks = this.stageRisks;
-      const risks: RiskKind[] = [];
-      this.stageRisks = risks;
+      const saved = this.stage;
+      const stage: Stage = { risks: [], reads: 0 };
+      this.stage = stage;
       const isLast = i === cmds.length - 1;
       const sub = this.clone(st);
-      this.run(c, sub, via, depth, (inv) => {
-        onCommand?.(inv);
-        const p: Producer = { program: inv.program, args: inv.args.map((a) => a.text), risks };
-        if (inv.output) {
-          p.output = inv.output.text;
-          p.outputDynamic = inv.output.dynamic;
-        }
-        if (inv.outputFiles) p.files = inv.outputFiles;
-        producers.push(p);
-      }, input);
-      this.stageRisks = savedRisks;
-      if (isLast) last = sub;
-      input = { kind: 'pipe', producers };
+      const stageInput = input;
+      this.run(
+        c,
+        sub,
+        via,
+        depth,
+        (inv) => {
+          if (isLast) onCommand?.(inv);
+          producers.push(producerOf(inv, stage));
+        },
+        stageInput,
+      );
+      this.stage = saved;
+      // Reads counted after the command's own facts: a producer "reads" when its stage read any file.
+      for (const p of producers) p.reads ||= stage.reads > 0;
+      stages.push(producers);
+      upstream.push(...producers);
+      input = { kind: 'pipe', producers: [...upstream] };
     });
-    void last;
+    for (const r of pipelineRisks(stages)) this.risk(r.kind, r.detail);
     return st;
   }
 
@@ -494,7 +653,7 @@ export class ShellAnalyzer {
         const items: string[] = [];
         let dyn = false;
         for (const w of a.array) for (const f of this.expand(w, st, via, depth)) f.dynamic ? (dyn = true) : items.push(f.text);
-        vals = { v: [items.join(' ')], dyn };
+        vals = { v: dyn ? [] : [items.join(ELEMENT_SEP)], dyn };
       } else vals = this.assignValue(a.value, st, via, depth);
       if (a.append) vals = concatVals(this.varOf(st, a.name), vals);
       const single = vals.v.length === 1 && !vals.dyn ? vals.v[0]! : DYN;
@@ -504,10 +663,24 @@ export class ShellAnalyzer {
       if (a.name === 'PATH') this.risk('shell-state-change', `PATH=${single}`);
     }
     const io = this.redirs(cmd.redirs, st, via, depth);
-    if (!fields.length) return st;
+    if (!fields.length) {
+      for (const o of io.stdout) this.noteFile(st, o.target, o.append ? undefined : { kind: 'text', text: '', dynamic: false }, o.append);
+      return st;
+    }
     const stdin = io.stdin ?? pipeIn;
-    this.exec(fields, st, { env: prefixEnv, stdin, via, depth, onCommand });
+    const inv = this.exec(this.commandWordGlob(fields, st), st, { env: prefixEnv, stdin, via, depth, onCommand });
+    for (const o of io.stdout) this.noteFile(st, o.target, inv ? outputOrigin(inv) : undefined, o.append);
+    if (inv) for (const u of io.sockets) this.url({ ...u, sends: sendsOfOutput(inv) });
     return st;
+  }
+
+  /** A glob as the command word (`/bin/r? -rf /`) expands before the command runs. */
+  private commandWordGlob(fields: Field[], st: State): Field[] {
+    const f0 = fields[0];
+    if (!f0?.glob) return fields;
+    const matches = this.globExpand(f0.glob, this.cwdList(st)[0]!);
+    if (!matches?.length) return fields;
+    return [...matches.map((m) => ({ text: m, dynamic: false })), ...fields.slice(1)];
   }
 
   /** Assignment values: no field splitting or globbing; `~` after `=` and `:` expands. */
@@ -517,38 +690,59 @@ export class ShellAnalyzer {
     for (const f of this.expand(w, st, via, depth, true)) {
       if (f.dynamic) out.dyn = true;
       else out.v.push(f.text.replace(/(^|:)~(?=\/|:|$)/g, `$1${this.env.home}`));
+      if (f.taint) out.taint = f.taint;
     }
     return out;
   }
 
-  /** Apply redirections: reads and writes become path facts; here-docs and `<` become stdin. */
-  redirs(redirs: Redir[], st: State, via: string[], depth: number): { stdin?: Stdin } {
+  /**
+   * Apply redirections: reads and writes become path facts; here-docs, here-strings and `<` become stdin;
+   * output to /dev/tcp or /dev/udp (directly or through a descriptor opened on one) is a network send.
+   */
+  redirs(
+    redirs: Redir[],
+    st: State,
+    via: string[],
+    depth: number,
+  ): { stdin?: Stdin; stdout: { target: Field; append: boolean }[]; sockets: UrlFact[] } {
     let stdin: Stdin | undefined;
+    const stdout: { target: Field; append: boolean }[] = [];
+    const sockets: UrlFact[] = [];
     for (const r of redirs) {
       if (r.op === '<<' || r.op === '<<-') {
         const fields = r.heredoc ? this.expand(r.heredoc, st, via, depth, true) : [];
         const f = fields[0];
-        stdin = { kind: 'text', text: f?.text ?? '', dynamic: !!f?.dynamic, origin: 'heredoc' };
+        stdin = textStdin(f?.text ?? '', f, 'heredoc');
         continue;
       }
       const targets = this.expand(r.target, st, via, depth, r.op === '<<<');
       if (r.op === '<<<') {
-        const text = targets.map((t) => t.text).join(' ') + '\n';
-        stdin = { kind: 'text', text, dynamic: targets.some((t) => t.dynamic), origin: 'herestring' };
+        stdin = textStdin(targets.map((t) => t.text).join(' ') + '\n', mergeFields(targets), 'herestring');
         continue;
       }
       for (const t of targets) {
-        if ((r.op === '>&' || r.op === '<&') && /^(\d+-?|-)$/.test(t.text)) continue;
+        const fdDup = (r.op === '>&' || r.op === '<&') && /^(\d+-?|-)$/.test(t.text);
+        if (fdDup) {
+          const sock = st.fds.get(Number(t.text.replace(/-$/, '')));
+          if (sock && r.op === '>&') sockets.push(sock);
+          if (sock && r.op === '<&' && (r.fd === undefined || r.fd === 0)) stdin = { kind: 'file', path: `/dev/${sock.scheme}/${sock.host}` };
+          continue;
+        }
         const label = `redirect ${r.fd ?? ''}${r.op}`;
         const dev = /^\/dev\/(tcp|udp)\/([^/]+)\/(\d+|\u27eadynamic\u27eb)$/.exec(t.text);
         if (dev) {
           const fact: UrlFact = { url: `${dev[1]}://${dev[2]}:${dev[3]}`, host: dev[2]!.toLowerCase(), scheme: dev[1]!, via: `bash /dev/${dev[1]}` };
-          if (!r.op.startsWith('<')) fact.sends = 'stdin';
           this.url(fact);
+          if (r.fd !== undefined && r.fd > 2) st.fds.set(r.fd, fact);
+          if (!r.op.startsWith('<') || r.op === '<>') {
+            if (r.fd === undefined || r.fd === 1 || r.op.startsWith('&')) sockets.push(fact);
+          }
         }
         switch (r.op) {
           case '<':
-            if (r.fd === undefined || r.fd === 0) stdin = t.procsub ? this.procStdin(t.procsub, st, via, depth) : { kind: 'file', path: this.firstPath(t, st) };
+            if (r.fd === undefined || r.fd === 0) {
+              stdin = t.procsub ? this.procStdin(t.procsub, st, via, depth) : { kind: 'file', path: this.firstPath(t, st), ...(t.dynamic ? { dynamic: true } : {}) };
+            }
             this.path(t, 'read', label, st);
             break;
           case '<>':
@@ -560,24 +754,29 @@ export class ShellAnalyzer {
             break;
           default:
             this.path(t, 'write', label, st);
+            if (r.fd === undefined || r.fd === 1 || r.op === '&>' || r.op === '&>>') stdout.push({ target: t, append: r.op === '>>' || r.op === '&>>' });
         }
       }
     }
-    return stdin ? { stdin } : {};
+    return stdin ? { stdin, stdout, sockets } : { stdout, sockets };
   }
 
   firstPath(f: Field, st: State): string {
     return resolveLexical(this.cwdList(st)[0]!, f.text);
   }
 
-  /** Stdin fed from a process substitution: summarise its commands as producers. */
+  /** Stdin fed from a process substitution: the commands whose output reaches it, as producers. */
   procStdin(body: Script, st: State, via: string[], depth: number): Stdin {
     const producers: Producer[] = [];
-    const risks: RiskKind[] = [];
-    const saved = this.stageRisks;
-    this.stageRisks = risks;
-    this.runScript(body, this.clone(st), via, depth + 1, (inv) => producers.push({ program: inv.program, args: inv.args.map((a) => a.text), risks }));
-    this.stageRisks = saved;
+    const saved = this.stage;
+    const stage: Stage = { risks: [], reads: 0 };
+    this.stage = stage;
+    this.run(body.body, this.clone(st), via, depth + 1, (inv) => {
+      if (inv.stdin.kind === 'pipe') producers.push(...inv.stdin.producers);
+      producers.push(producerOf(inv, stage));
+    });
+    this.stage = saved;
+    for (const p of producers) p.reads ||= stage.reads > 0;
     return { kind: 'pipe', producers };
   }
 
@@ -585,45 +784,159 @@ export class ShellAnalyzer {
   exec(
     fields: Field[],
     st: State,
-    opts: { env: Record<string, string>; stdin: Stdin; via: string[]; depth: number; onCommand?: ((inv: Invocation) => void) | undefined },
-  ): void {
+    opts: { env: Record<string, string>; stdin: Stdin; via: string[]; depth: number; onCommand?: ((inv: Invocation) => void) | undefined; bypassFunctions?: boolean },
+  ): Invocation | undefined {
     this.tick();
     const f0 = fields[0];
-    if (!f0) return;
+    if (!f0) return undefined;
     const args = fields.slice(1);
     for (const [name, value] of Object.entries(opts.env)) this.envFact({ name, value, via: 'prefix' });
+    this.loaderEnv(opts.env, st);
     if (f0.dynamic) {
       this.risk('dynamic-program', `program name is computed at run time: ${f0.text}`);
       const inv: Invocation = { program: DYN, invokedAs: f0.text, args, st, env: opts.env, stdin: opts.stdin, via: opts.via, depth: opts.depth };
       dispatch(this, inv, true);
       opts.onCommand?.(inv);
-      return;
+      return inv;
     }
     const invokedAs = f0.text;
     const program = invokedAs.includes('/') ? invokedAs.slice(invokedAs.lastIndexOf('/') + 1) : invokedAs;
     if (invokedAs.includes('/')) this.path(f0, 'exec', 'program path', st);
     const inv: Invocation = { program, invokedAs, args, st, env: opts.env, stdin: opts.stdin, via: opts.via, depth: opts.depth };
-    if (!invokedAs.includes('/') && st.funcs.has(program)) {
-      this.command({ program, invokedAs, args: args.map((a) => a.text), subcommand: [], flags: [], operands: [], via: [...opts.via, 'function'], env: opts.env, depth: opts.depth });
-      opts.onCommand?.(inv);
-      return;
+    // `command git` and `builtin cd` skip shell functions of that name.
+    const body = !invokedAs.includes('/') && !opts.bypassFunctions ? st.funcs.get(program) : undefined;
+    if (body) {
+      this.callFunction(program, body, inv, opts.onCommand);
+      return inv;
     }
     dispatch(this, inv, false);
     opts.onCommand?.(inv);
+    return inv;
+  }
+
+  /** A shell function runs in the caller's shell with its own positional parameters. */
+  private callFunction(name: string, body: Command, inv: Invocation, onCommand: ((inv: Invocation) => void) | undefined): void {
+    this.command({ program: name, invokedAs: name, args: inv.args.map((a) => a.text), subcommand: [], flags: [], operands: inv.args.map((a) => a.text), via: [...inv.via, 'function'], env: inv.env, depth: inv.depth });
+    this.calledFunctions.add(name);
+    if (this.functionDepth >= MAX_FUNCTION_DEPTH) {
+      this.risk('dynamic-eval', `function ${name} recurses deeper than ${MAX_FUNCTION_DEPTH} calls`);
+      return;
+    }
+    const saved = new Map([...inv.st.vars].filter(([k]) => /^[0-9]+$|^[@*#]$/.test(k)));
+    this.bindPositional(inv.st, inv.args);
+    this.functionDepth++;
+    try {
+      this.run(body, inv.st, [...inv.via, `function ${name}`], inv.depth + 1, onCommand, inv.stdin);
+    } finally {
+      this.functionDepth--;
+      for (const k of [...inv.st.vars.keys()]) if (/^[0-9]+$|^[@*#]$/.test(k)) inv.st.vars.delete(k);
+      for (const [k, v] of saved) inv.st.vars.set(k, v);
+    }
+  }
+
+  /**
+   * Variables that make every program load other code: the file they name is executed
+   * (LD_PRELOAD, DYLD_INSERT_LIBRARIES, NODE_OPTIONS=--require, BASH_ENV, ENV).
+   */
+  loaderEnv(env: Record<string, string>, st: State): void {
+    for (const [name, value] of Object.entries(env)) {
+      if (value === DYN) continue;
+      if (name === 'LD_PRELOAD' || name === 'LD_AUDIT' || name === 'DYLD_INSERT_LIBRARIES') {
+        for (const lib of value.split(/[:\s]+/).filter(Boolean)) this.path(lib, 'exec', `${name}`, st);
+      } else if (name === 'BASH_ENV' || name === 'ENV') this.path(value, 'exec', name, st);
+      else if (name === 'NODE_OPTIONS') {
+        const m = value.matchAll(/(?:--require|-r|--import|--loader|--experimental-loader)(?:=|\s+)(\S+)/g);
+        for (const x of m) if (/^[./~]/.test(x[1]!)) this.path(x[1]!, 'exec', 'NODE_OPTIONS preload', st);
+      }
+    }
   }
 }
 
 // ── helpers ───────────────────────────────────────────────────────────────
 
+/** `/proc/self/root/x` is `/x`; `/proc/self/cwd/x` is `x` in the current directory. */
+function procPath(p: string, cwd: string): string {
+  const root = /^\/proc\/(?:self|thread-self|\d+|\u27eadynamic\u27eb)\/root(\/.*)?$/.exec(p);
+  if (root) return root[1] || '/';
+  const cwdLink = /^\/proc\/(?:self|thread-self)\/cwd(\/.*)?$/.exec(p);
+  if (cwdLink) return resolveLexical(cwd, '.' + (cwdLink[1] ?? ''));
+  return p;
+}
+
+function fieldVals(f: Field): Vals {
+  const v: Vals = f.dynamic ? { v: [], dyn: true } : known(f.text);
+  if (f.taint) v.taint = f.taint;
+  return v;
+}
+
+function mergeFields(fields: Field[]): Field | undefined {
+  if (!fields.length) return undefined;
+  const out: Field = { text: fields.map((f) => f.text).join(' '), dynamic: fields.some((f) => f.dynamic) };
+  const vars = fields.some((f) => f.from?.vars);
+  const subst = fields.some((f) => f.from?.subst);
+  if (vars || subst) out.from = { ...(vars ? { vars } : {}), ...(subst ? { subst } : {}) };
+  const taint = fields.find((f) => f.taint)?.taint;
+  if (taint) out.taint = taint;
+  return out;
+}
+
+function textStdin(text: string, f: Field | undefined, origin: 'heredoc' | 'herestring'): Stdin {
+  const s: Stdin = { kind: 'text', text, dynamic: !!f?.dynamic, origin };
+  if (f?.from) s.from = f.from;
+  if (f?.taint) s.taint = f.taint;
+  return s;
+}
+
+function producerOf(inv: Invocation, stage: Stage): Producer {
+  const p: Producer = { program: inv.program, args: inv.args.map((a) => a.text), risks: stage.risks, reads: !!inv.outputFiles?.length };
+  if (inv.output) {
+    p.output = inv.output.text;
+    p.outputDynamic = inv.output.dynamic;
+  }
+  if (inv.outputFiles) p.files = inv.outputFiles;
+  if (inv.producesOrigin) p.origin = inv.producesOrigin;
+  if (inv.stdin.kind === 'file' && /^\/dev\/(tcp|udp)\//.test(inv.stdin.path)) p.netInput = true;
+  return p;
+}
+
+/** A download or decoded payload this command's output carries. */
+function invocationTaint(inv: Invocation): Taint | undefined {
+  if (inv.producesOrigin?.kind === 'download') return 'download';
+  if (inv.producesOrigin?.kind === 'decoded') return 'decoded';
+  if (inv.producesOrigin?.kind === 'text' && inv.producesOrigin.taint) return inv.producesOrigin.taint;
+  return stdinTaint(inv.stdin);
+}
+
+/** What a command's standard output puts into a file it is redirected to. */
+function outputOrigin(inv: Invocation): FileOrigin | undefined {
+  const taint = invocationTaint(inv);
+  if (inv.output) return { kind: 'text', text: inv.output.text, dynamic: inv.output.dynamic, ...(taint ? { taint } : {}) };
+  if (inv.producesOrigin) return inv.producesOrigin;
+  if (taint) return { kind: taint, detail: `output of ${inv.program}` };
+  return undefined;
+}
+
+/** What a command sends when its standard output goes to a network socket. */
+function sendsOfOutput(inv: Invocation): NonNullable<UrlFact['sends']> {
+  if (inv.outputFiles?.length) return 'file';
+  if (inv.stdin.kind === 'file') return 'file';
+  if (inv.stdin.kind === 'pipe' && inv.stdin.producers.some((p) => p.reads || p.files?.length)) return 'file';
+  if (inv.output) return inv.output.dynamic ? 'env' : 'literal';
+  return 'stdin';
+}
+
 function union(a: Vals, b: Vals): Vals {
   if (a === b) return a;
   const v = [...new Set([...a.v, ...b.v])];
-  return cap({ v, dyn: a.dyn || b.dyn });
+  const out: Vals = { v, dyn: a.dyn || b.dyn };
+  const taint = a.taint ?? b.taint;
+  if (taint) out.taint = taint;
+  return cap(out);
 }
 
 function cap(v: Vals): Vals {
   if (v.v.length <= MAX_VALUES) return v;
-  return { v: v.v.slice(0, MAX_VALUES), dyn: true };
+  return { ...v, v: v.v.slice(0, MAX_VALUES), dyn: true };
 }
 
 function concatVals(a: Vals, b: Vals): Vals {

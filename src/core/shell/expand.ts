@@ -14,7 +14,17 @@ import { parseExpansionText } from './parse';
 export interface Vals {
   v: string[];
   dyn: boolean;
+  /** The value came from a download or a decoded payload (`$(curl …)`, `$(… | base64 -d)`). */
+  taint?: Taint;
 }
+
+export type Taint = 'download' | 'decoded';
+
+/**
+ * Separates the elements of an array (and of `$@`) inside one value. Bash strings cannot contain NUL,
+ * so it never collides with real text; `"$@"` and `"${a[@]}"` split on it into separate fields.
+ */
+export const ELEMENT_SEP = '\u0000';
 
 export const UNKNOWN: Vals = Object.freeze({ v: [], dyn: true }) as Vals;
 export const known = (...v: string[]): Vals => ({ v, dyn: false });
@@ -27,10 +37,12 @@ export interface Field {
   glob?: string;
   /** Where expansion-derived text in the field came from. */
   from?: { vars?: boolean; subst?: boolean };
-  /** `glob` is a find/rg-style pattern whose `*` also matches dotfiles (shell globs do not). */
-  globDot?: boolean;
+  /** `glob` is a pattern the program matches itself (find -name, rg --glob): never expanded by the shell. */
+  noExpand?: boolean;
   /** The field is a process substitution (`<(…)`); its body. */
   procsub?: Script;
+  /** Part of the field came from a download or a decoded payload. */
+  taint?: Taint;
 }
 
 export interface ExpandContext {
@@ -39,6 +51,8 @@ export interface ExpandContext {
   cwd(): Vals;
   oldpwd(): Vals;
   getVar(name: string): Vals;
+  /** `${name:=value}` assigns. */
+  setVar(name: string, v: Vals): void;
   /** Analyse a command or process substitution; return its output when statically known. */
   onSubst(body: Script, kind: 'cmdsub' | 'procsub'): Vals;
   ifs(): string;
@@ -53,6 +67,7 @@ interface Seg {
   /** v: came from a parameter expansion, c: from a command substitution. */
   o?: 'v' | 'c';
   proc?: Script;
+  taint?: Taint;
 }
 
 export interface ExpandOptions {
@@ -182,6 +197,12 @@ function sequence(text: string): Tok[][] | null {
 
 function tilde(parts: WordPart[], ctx: ExpandContext): WordPart[] {
   const first = parts[0];
+  // Bash also expands `~` after `=` and `:` in any word shaped like an assignment (`dd if=~/x`, `export K=~/y`).
+  if (first && first.t === 'lit' && !first.quoted && /^[A-Za-z_][A-Za-z0-9_]*=/.test(first.v) && first.v.includes('~')) {
+    const eq = first.v.indexOf('=');
+    const value = first.v.slice(eq + 1).replace(/(^|:)~(?=\/|:|$)/g, `$1${ctx.home}`);
+    return [{ t: 'lit', v: first.v.slice(0, eq + 1) + value, quoted: false }, ...parts.slice(1)];
+  }
   if (!first || first.t !== 'lit' || first.quoted || !first.v.startsWith('~')) return parts;
   const slash = first.v.indexOf('/');
   if (slash < 0 && parts.length > 1) return parts;
@@ -245,13 +266,14 @@ function partAlternatives(p: WordPart, ctx: ExpandContext, opts: ExpandOptions):
 }
 
 function stripNewlines(v: Vals): Vals {
-  return { v: v.v.map((s) => s.replace(/\n+$/, '')), dyn: v.dyn };
+  return { ...v, v: v.v.map((s) => s.replace(/\n+$/, '')) };
 }
 
 function valsToSegs(v: Vals, quoted: boolean, o: 'v' | 'c'): Seg[][] {
-  const alts: Seg[][] = v.v.map((s) => [{ s, k: quoted ? 'q' : 'x', o }]);
-  if (v.dyn) alts.push([{ s: DYN, k: 'd', o }]);
-  return alts.length ? alts : [[{ s: DYN, k: 'd', o }]];
+  const t = v.taint ? { taint: v.taint } : {};
+  const alts: Seg[][] = v.v.map((s) => [{ s, k: quoted ? 'q' : 'x', o, ...t }]);
+  if (v.dyn) alts.push([{ s: DYN, k: 'd', o, ...t }]);
+  return alts.length ? alts : [[{ s: DYN, k: 'd', o, ...t }]];
 }
 
 /** Substitutions hidden in arithmetic (`$(( $(cmd) ))`) still run; analyse them. */
@@ -285,16 +307,28 @@ function mapVals(v: Vals, fn: (s: string) => string | null): Vals {
 
 function paramVals(p: Extract<WordPart, { t: 'param' }>, ctx: ExpandContext): Vals {
   if (p.name === '\u0000vals') return { v: p.arg?.parts.map((x) => (x.t === 'lit' ? x.v : '')) ?? [], dyn: false };
-  if (p.indirect || p.index !== undefined) {
-    if (p.arg) wordVals(p.arg, ctx);
-    return UNKNOWN;
-  }
   let v: Vals;
-  if (p.name === 'PWD') v = ctx.cwd();
+  if (p.indirect) {
+    // ${!name}: the variable whose name is name's value.
+    const target = ctx.getVar(p.name);
+    if (target.dyn || target.v.length !== 1 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(target.v[0]!)) {
+      if (p.arg) wordVals(p.arg, ctx);
+      return UNKNOWN;
+    }
+    v = ctx.getVar(target.v[0]!);
+  } else if (p.name === 'PWD') v = ctx.cwd();
   else if (p.name === 'OLDPWD') v = ctx.oldpwd();
-  else if (p.name === 'HOME') v = ctx.getVar('HOME');
-  else if (/^[A-Za-z_]/.test(p.name)) v = ctx.getVar(p.name);
+  else if (/^[A-Za-z_]/.test(p.name) || /^[0-9]+$/.test(p.name) || p.name === '@' || p.name === '*' || p.name === '#') v = ctx.getVar(p.name);
   else v = UNKNOWN;
+  if (p.index !== undefined) {
+    const idx = p.index.trim();
+    if (idx === '@' || idx === '*') {
+      if (p.length) return mapVals(v, (s) => String(s === '' ? 0 : s.split(ELEMENT_SEP).length));
+      v = idx === '*' ? mapVals(v, (s) => s.split(ELEMENT_SEP).join(' ')) : v;
+    } else if (/^[0-9]+$/.test(idx)) v = mapVals(v, (s) => s.split(ELEMENT_SEP)[Number(idx)] ?? '');
+    else v = UNKNOWN;
+  } else if (p.name === '*') v = mapVals(v, (s) => s.split(ELEMENT_SEP).join(' '));
+  else if (p.name !== '@') v = mapVals(v, (s) => s.split(ELEMENT_SEP)[0] ?? '');
   if (p.length) return mapVals(v, (s) => String(s.length));
   if (!p.op) return v;
   const op = p.op;
@@ -311,6 +345,7 @@ function paramVals(p: Extract<WordPart, { t: 'param' }>, ctx: ExpandContext): Va
         else out.v.push(s);
       }
       if (v.dyn || v.v.length === 0) out.v.push(...arg.v), (out.dyn ||= arg.dyn);
+      if ((op === ':=' || op === '=') && /^[A-Za-z_][A-Za-z0-9_]*$/.test(p.name)) ctx.setVar(p.name, out);
       return out;
     }
     case ':+':
@@ -449,7 +484,12 @@ function toFields(segs: Seg[], ctx: ExpandContext, opts: ExpandOptions): Field[]
     cur = [];
     curHasContent = false;
   };
-  for (const seg of segs) {
+  for (const whole of segs) {
+    // Elements of "$@" / "${a[@]}" become separate fields whatever the quoting.
+    const pieces = whole.s.includes(ELEMENT_SEP) && (whole.k === 'q' || whole.k === 'x') ? whole.s.split(ELEMENT_SEP) : [whole.s];
+    for (let pi = 0; pi < pieces.length; pi++) {
+    if (pi > 0) endField(true);
+    const seg: Seg = pieces.length > 1 ? { ...whole, s: pieces[pi]! } : whole;
     if (seg.k !== 'x' || !ifs) {
       cur.push(seg);
       if (seg.k !== 'x' || seg.s !== '') curHasContent = true;
@@ -459,7 +499,7 @@ function toFields(segs: Seg[], ctx: ExpandContext, opts: ExpandOptions): Field[]
     for (let i = 0; i < seg.s.length; i++) {
       const c = seg.s[i]!;
       if (ifs.includes(c)) {
-        if (buf) cur.push({ s: buf, k: 'x', ...(seg.o ? { o: seg.o } : {}) }), (curHasContent = true);
+        if (buf) cur.push({ s: buf, k: 'x', ...(seg.o ? { o: seg.o } : {}), ...(seg.taint ? { taint: seg.taint } : {}) }), (curHasContent = true);
         buf = '';
         const white = ifsWhite.includes(c);
         if (white) {
@@ -467,7 +507,8 @@ function toFields(segs: Seg[], ctx: ExpandContext, opts: ExpandOptions): Field[]
         } else endField(true);
       } else buf += c;
     }
-    if (buf) cur.push({ s: buf, k: 'x', ...(seg.o ? { o: seg.o } : {}) }), (curHasContent = true);
+    if (buf) cur.push({ s: buf, k: 'x', ...(seg.o ? { o: seg.o } : {}), ...(seg.taint ? { taint: seg.taint } : {}) }), (curHasContent = true);
+    }
   }
   endField(false);
   if (opts.noSplit && fields.length === 0) fields.push([{ s: '', k: 'q' }]);
@@ -488,6 +529,8 @@ function toField(segs: Seg[], opts: ExpandOptions): Field {
   const subst = segs.some((s) => s.o === 'c');
   if (vars || subst) field.from = { ...(vars ? { vars } : {}), ...(subst ? { subst } : {}) };
   if (segs.length === 1 && segs[0]!.proc) field.procsub = segs[0]!.proc;
+  const taint = segs.find((s) => s.taint)?.taint;
+  if (taint) field.taint = taint;
   if (globbing) {
     field.glob = segs
       .map((s) => {

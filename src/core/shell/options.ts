@@ -24,6 +24,8 @@ export interface OptSpec {
   numeric?: boolean;
   /** Single-dash long options (`-exec`, `-name`): treat `-word` as one flag, not a cluster. */
   singleDashLong?: boolean;
+  /** Digits that are short flags for this program (`xargs -0`), not negative numbers. */
+  digits?: string;
 }
 
 export interface ParsedArgs {
@@ -45,12 +47,16 @@ function longNames(spec: OptSpec): string[] {
   return [...names];
 }
 
-/** Resolve a long option name, allowing unique abbreviations as GNU getopt does. */
-function resolveLong(name: string, spec: OptSpec): string {
+/**
+ * Resolve a long option name, allowing abbreviations as GNU getopt and git do. An ambiguous abbreviation
+ * resolves to every candidate: `git push --forc` is read as all of --force, --force-with-lease…, so it
+ * cannot slip between them.
+ */
+function resolveLong(name: string, spec: OptSpec): string[] {
   const names = longNames(spec);
-  if (names.includes(name)) return name;
+  if (names.includes(name)) return [name];
   const matches = names.filter((n) => n.startsWith(name));
-  return matches.length === 1 ? matches[0]! : name;
+  return matches.length ? matches : [name];
 }
 
 export function parseArgs(args: readonly Field[], spec: OptSpec = {}): ParsedArgs {
@@ -81,15 +87,20 @@ export function parseArgs(args: readonly Field[], spec: OptSpec = {}): ParsedArg
       if (spec.stopAtOperand) rest = args.slice(i + 1) as Field[];
       break;
     }
-    if (t.startsWith('--') && t.length > 2 && !f.dynamic) {
+    // A long option: its name must be static, its value may be computed (`--data="k=$KEY"`).
+    if (/^--[A-Za-z0-9]/.test(t)) {
       const eq = t.indexOf('=');
       const rawName = eq < 0 ? t.slice(2) : t.slice(2, eq);
-      const name = resolveLong(rawName, spec);
-      const opt = `--${name}`;
-      addFlag(opt);
-      if (eq >= 0) addValue(opt, { ...f, text: t.slice(eq + 1) });
-      else if (longWithValue.has(name) && i + 1 < args.length) addValue(opt, args[++i]!);
-      continue;
+      if (!rawName.includes(DYN)) {
+        const names = resolveLong(rawName, spec);
+        for (const name of names) addFlag(`--${name}`);
+        const withValue = names.find((n) => longWithValue.has(n));
+        const opt = `--${withValue ?? names[0]}`;
+        if (eq >= 0) addValue(opt, { ...f, text: t.slice(eq + 1) });
+        // An ambiguous abbreviation only takes an attached value: the next word stays an operand.
+        else if (withValue && names.length === 1 && i + 1 < args.length) addValue(opt, args[++i]!);
+        continue;
+      }
     }
     if (t.startsWith('-') && t.length > 1 && !t.startsWith(DYN) && !(f.dynamic && t.startsWith('-' + DYN))) {
       if (spec.numeric && /^-\d+$/.test(t)) {
@@ -100,7 +111,7 @@ export function parseArgs(args: readonly Field[], spec: OptSpec = {}): ParsedArg
         addFlag(t);
         continue;
       }
-      if (/^-\d/.test(t) && !spec.numeric) {
+      if (/^-\d/.test(t) && !spec.numeric && !spec.digits?.includes(t[1]!)) {
         // negative number: an operand
       } else {
         addFlag(t);

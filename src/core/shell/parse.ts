@@ -105,6 +105,34 @@ class Parser {
     this.i += word.length;
   }
 
+  /** The next `n` significant characters from `from`, skipping line continuations (`&\<newline>&` is `&&`). */
+  private sig(n: number, from = this.i): string {
+    let text = '';
+    let j = from;
+    while (text.length < n && j < this.s.length) {
+      if (this.s[j] === '\\' && this.s[j + 1] === '\n') {
+        j += 2;
+        continue;
+      }
+      text += this.s[j];
+      j++;
+    }
+    return text;
+  }
+
+  /** Consume `n` significant characters (see sig). */
+  private advance(n: number): void {
+    let k = 0;
+    while (k < n && this.i < this.s.length) {
+      if (this.s[this.i] === '\\' && this.s[this.i + 1] === '\n') {
+        this.i += 2;
+        continue;
+      }
+      this.i++;
+      k++;
+    }
+  }
+
   private skipBlanks(): void {
     for (;;) {
       const c = this.peek();
@@ -149,12 +177,13 @@ class Parser {
       if (c === ')' || c === ';' || c === '&' || c === '|') break;
       const cmd = this.parseAndOr();
       this.skipBlanks();
-      const c2 = this.peek();
-      if (c2 === '&' && this.peek(1) !== '&' && this.peek(1) !== '>') {
-        this.i++;
+      const two = this.sig(2);
+      const c2 = two[0] ?? '';
+      if (c2 === '&' && two[1] !== '&' && two[1] !== '>') {
+        this.advance(1);
         items.push({ cmd, background: true });
-      } else if (c2 === ';' && this.peek(1) !== ';' && this.peek(1) !== '&') {
-        this.i++;
+      } else if (c2 === ';' && two[1] !== ';' && two[1] !== '&') {
+        this.advance(1);
         items.push({ cmd, background: false });
       } else if (c2 === '\n') {
         this.newline();
@@ -178,9 +207,9 @@ class Parser {
     let left = this.parsePipeline();
     for (;;) {
       this.skipBlanks();
-      const two = this.s.slice(this.i, this.i + 2);
+      const two = this.sig(2);
       if (two === '&&' || two === '||') {
-        this.i += 2;
+        this.advance(2);
         this.skipNewlines();
         const right = this.parsePipeline();
         left = { type: 'andor', op: two, left, right, pos: left.pos };
@@ -209,8 +238,9 @@ class Parser {
     const cmds = [this.parseCommand()];
     for (;;) {
       this.skipBlanks();
-      if (this.peek() === '|' && this.peek(1) !== '|') {
-        this.i += this.peek(1) === '&' ? 2 : 1;
+      const two = this.sig(2);
+      if (two[0] === '|' && two[1] !== '|') {
+        this.advance(two[1] === '&' ? 2 : 1);
         this.skipNewlines();
         cmds.push(this.parseCommand());
       } else break;
@@ -250,6 +280,13 @@ class Parser {
         cmd = this.parseFor();
       } else if (this.atReserved('case')) {
         cmd = this.parseCase();
+      } else if (this.atReserved('coproc')) {
+        // coproc [NAME] command: the command runs in the background; NAME only names its file descriptors.
+        this.i += 'coproc'.length;
+        this.skipBlanks();
+        const m = /^[A-Za-z_][A-Za-z0-9_]*[ \t]+(?=[{(])/.exec(this.s.slice(this.i, this.i + 200));
+        if (m) this.i += m[0].length;
+        return this.parseCommand();
       } else if (this.atReserved('function')) {
         this.i += 'function'.length;
         this.skipBlanks();
@@ -570,7 +607,7 @@ class Parser {
       if (m) j += m[0].length;
       else j = this.i;
     } else j = this.i;
-    const rest = this.s.slice(j, j + 3);
+    const rest = this.sig(3, j);
     let op: RedirOp | null = null;
     for (const cand of ['&>>', '<<<', '<<-', '&>', '>>', '>&', '>|', '<<', '<&', '<>', '>', '<'] as RedirOp[]) {
       if (rest.startsWith(cand)) {
@@ -579,9 +616,10 @@ class Parser {
       }
     }
     if (!op) return null;
-    if ((op === '<' || op === '>') && this.s[j + 1] === '(') return null; // process substitution
+    if ((op === '<' || op === '>') && rest[1] === '(') return null; // process substitution
     if ((op === '&>' || op === '&>>') && fd !== undefined) return null;
-    this.i = j + op.length;
+    this.i = j;
+    this.advance(op.length);
     this.skipBlanks();
     const target = this.parseWord();
     if (!target) this.fail(`expected a file name after "${op}", found ${this.describe()}`, start);

