@@ -12,6 +12,21 @@
  * Anything it does not understand is a ShellParseError, which the policy treats as unanalysable.
  *
  * Limits (length, nesting, node count) bound the work on hostile input; exceeding one is a parse error.
+ *
+ * Why purpose-built, by measurement (`bench/parser-choice.mjs`, Node 20, 2-core machine, November 2026):
+ * on the 1,802 distinct commands of the shell and decision corpora, judged against real Bash (`bash -n`),
+ *
+ *   parser                                  agrees with bash   cold start (load + first parse)   code loaded
+ *   this parser                                  100.00 %                 3.5 ms                       0.28 MB*
+ *   tree-sitter-bash 0.25 (web-tree-sitter)       99.22 %                32.6 ms                       1.56 MB
+ *   mvdan-sh 0.10 (GopherJS)                      99.89 %                92.1 ms                       1.51 MB
+ *   (* the whole shell analyser, not only the parser)
+ *
+ * tree-sitter is error-tolerant by design (it accepts `fi`, `}` or `ls ;;` and rejects some valid
+ * here-doc and line-continuation forms), which is the wrong default for a guard that must refuse what it
+ * cannot read; both grammars would add 30-90 ms to every hook process, more than the whole hook costs
+ * today. A Bash-only recursive-descent parser that refuses anything it does not understand is the better
+ * fit for the hook's critical path.
  */
 import { ShellParseError, type Assign, type Command, type Redir, type RedirOp, type Script, type Word, type WordPart } from './ast';
 
