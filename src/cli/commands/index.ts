@@ -5,5 +5,6 @@ import { explain } from './explain';
 import { hook } from './hook';
 import { test } from './test';
 import { validate } from './validate';
+import { audit } from './audit';
 
-export const COMMANDS: Command[] = [hook, evalCmd, validate, test, explain];
+export const COMMANDS: Command[] = [hook, evalCmd, validate, test, explain, audit];
