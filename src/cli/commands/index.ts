@@ -5,6 +5,10 @@ import { explain } from './explain';
 import { hook } from './hook';
 import { test } from './test';
 import { validate } from './validate';
+import { keygen } from './keygen';
+import { trust } from './trust';
+import { bundle } from './bundle';
+import { sync } from './sync';
 import { audit } from './audit';
 
-export const COMMANDS: Command[] = [hook, evalCmd, validate, test, explain, audit];
+export const COMMANDS: Command[] = [hook, evalCmd, validate, test, explain, audit, keygen, trust, bundle, sync];
