@@ -61,7 +61,9 @@ const lazyLoader = {
 };
 
 const builds = [
-  { ...common, entryPoints: ['src/hook/entry.ts'], outfile: 'dist/hook.js', banner: { js: '#!/usr/bin/env node' }, minify: true, plugins: [lazyLoader] },
+  // dist/hook.js is a small loader that runs dist/hook-main.js (the runner) from a V8 code cache (src/hook/loader.ts).
+  { ...common, entryPoints: ['src/hook/entry.ts'], outfile: 'dist/hook-main.js', minify: true, plugins: [lazyLoader] },
+  { ...common, entryPoints: ['src/hook/loader.ts'], outfile: 'dist/hook.js', banner: { js: '#!/usr/bin/env node' }, minify: true, sourcemap: false },
   { ...common, entryPoints: ['src/core/policy/load.ts'], outfile: 'dist/policy-loader.js', minify: true },
   { ...common, entryPoints: ['src/cli/entry.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },

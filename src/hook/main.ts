@@ -3,14 +3,22 @@
  *
  * One hook JSON object on stdin, one hook JSON object on stdout, exit code 0, always. Every failure path
  * (malformed input, oversized or too deeply nested input, an unreadable policy, an internal error, the
- * internal deadline) prints an explicit deny: Claude Code treats a crash, a timeout, a non-2 exit or an
- * empty stdout as "allow", so the runner never produces any of those.
+ * internal deadline) prints the event's fail-closed answer: a deny for PreToolUse (and for input whose event
+ * cannot be told), a veto for ConfigChange, a warning that blocks nothing for the recording events. Claude
+ * Code treats a crash, a timeout, a non-2 exit or an empty stdout as "allow", so the runner never produces
+ * any of those.
+ *
+ * Limits (environment): AGENT_WARDEN_DEADLINE_MS (default 5000; the installed hook `timeout` is 30 s),
+ * AGENT_WARDEN_MAX_INPUT (bytes, default 8 MiB) and AGENT_WARDEN_SPOOL_CAP (bytes the local audit spool may
+ * hold before it refuses events, default 256 MiB; from 95 % of it, calls that would be allowed are denied).
  */
-import { denyOutput, type HookOutput } from './output';
-import { runHook } from './run';
+import { failureOutput, type HookOutput } from './output';
+import { runHook, sniffEvent } from './run';
 
 const DEFAULT_DEADLINE_MS = 5_000;
 const DEFAULT_MAX_INPUT = 8 * 1024 * 1024;
+/** Time kept back from the deadline for recording and answering once analysis stops. */
+const ANSWER_RESERVE_MS = 250;
 
 let answered = false;
 
@@ -23,41 +31,54 @@ function answer(out: HookOutput): void {
   setTimeout(() => process.exit(0), 1000).unref();
 }
 
-function failClosed(reason: string): void {
-  answer(denyOutput(reason));
-}
-
 export function main(argv: string[]): void {
   const started = Date.now();
   const deadlineMs = Number(process.env.AGENT_WARDEN_DEADLINE_MS) || DEFAULT_DEADLINE_MS;
   const maxInput = Number(process.env.AGENT_WARDEN_MAX_INPUT) || DEFAULT_MAX_INPUT;
-  process.on('uncaughtException', (e) => failClosed(`internal error: ${e instanceof Error ? e.message : String(e)}`));
-  process.on('unhandledRejection', (e) => failClosed(`internal error: ${e instanceof Error ? e.message : String(e)}`));
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooLarge = false;
+  /** The event, as soon as it can be told: fail-closed answers must fit it. */
+  const eventNow = (): string | undefined => {
+    if (!chunks.length) return undefined;
+    return sniffEvent(Buffer.concat(chunks.slice(0, 4)).toString('utf8'));
+  };
+  const failClosed = (reason: string): void => {
+    let event: string | undefined;
+    try {
+      event = eventNow();
+    } catch {
+      event = undefined;
+    }
+    answer(failureOutput(event, reason));
+  };
+  const internal = (e: unknown): void => failClosed(`internal error: ${e instanceof Error ? e.message : String(e)}`);
+  process.on('uncaughtException', internal);
+  process.on('unhandledRejection', internal);
   process.stdout.on('error', () => process.exit(0));
   const timer = setTimeout(() => failClosed(`no decision within ${deadlineMs} ms`), deadlineMs);
   timer.unref();
 
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let tooLarge = false;
-  process.stdin.on('data', (chunk: Buffer) => {
+  const onChunk = (chunk: Buffer): void => {
     if (tooLarge) return;
     size += chunk.length;
     if (size > maxInput) {
       tooLarge = true;
+      if (!chunks.length) chunks.push(chunk.subarray(0, 4096));
       failClosed(`hook input larger than ${maxInput} bytes`);
       return;
     }
     chunks.push(chunk);
-  });
-  process.stdin.on('error', (e) => failClosed(`cannot read hook input: ${e.message}`));
-  process.stdin.on('end', () => {
+  };
+  const onEnd = (): void => {
     if (tooLarge || answered) return;
     try {
-      const out = runHook(argv, Buffer.concat(chunks).toString('utf8'), { started, deadline: started + deadlineMs - 250 });
-      answer(out);
+      answer(runHook(argv, Buffer.concat(chunks).toString('utf8'), { started, deadline: started + deadlineMs - ANSWER_RESERVE_MS }));
     } catch (e) {
-      failClosed(`internal error: ${e instanceof Error ? e.message : String(e)}`);
+      internal(e);
     }
-  });
+  };
+  process.stdin.on('data', onChunk);
+  process.stdin.on('error', (e) => failClosed(`cannot read hook input: ${e.message}`));
+  process.stdin.on('end', onEnd);
 }

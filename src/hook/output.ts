@@ -1,6 +1,9 @@
 /**
  * Claude Code hook output. Always the documented JSON form on stdout with exit code 0: a crash, a timeout,
  * a non-zero exit or empty stdout would let the tool call through.
+ *
+ * Only PreToolUse (deny/ask) and ConfigChange (block = veto the reload) ever block. Every other event gets
+ * an output that is valid for it and cannot block: `{}`, or a `systemMessage` shown to the user.
  */
 import type { Decision } from '../core/types';
 
@@ -11,6 +14,9 @@ export interface HookOutput {
     permissionDecisionReason?: string;
     additionalContext?: string;
   };
+  /** ConfigChange only: "block" vetoes the settings reload. */
+  decision?: 'block';
+  reason?: string;
   systemMessage?: string;
   suppressOutput?: boolean;
 }
@@ -22,6 +28,35 @@ export function denyOutput(reason: string): HookOutput {
       permissionDecision: 'deny',
       permissionDecisionReason: `Agent Warden blocked this call: ${reason}`,
     },
+  };
+}
+
+/** Events whose failure must block (the guard decisions); every other event only reports. */
+export function blocksOnFailure(event: string | undefined): boolean {
+  return event === undefined || event === 'PreToolUse' || event === 'ConfigChange';
+}
+
+/**
+ * The fail-closed answer for an event: PreToolUse (or an event we could not tell) is denied, a ConfigChange
+ * reload is vetoed, any other event gets a warning for the user and is never blocked.
+ */
+export function failureOutput(event: string | undefined, reason: string): HookOutput {
+  if (event === undefined || event === 'PreToolUse') return denyOutput(reason);
+  if (event === 'ConfigChange') return configBlockOutput([`Agent Warden could not check this settings change (${reason})`]);
+  return { systemMessage: `Agent Warden: ${reason}` };
+}
+
+/** The output of a recorded (non-deciding) event. */
+export function recordOutput(warning?: string): HookOutput {
+  return warning ? { systemMessage: `Agent Warden: ${warning}` } : {};
+}
+
+export function configBlockOutput(reasons: string[]): HookOutput {
+  const why = reasons.join('; ');
+  return {
+    decision: 'block',
+    reason: `Agent Warden kept the previous settings: ${why}.`,
+    systemMessage: `Agent Warden blocked a settings change that would disable it: ${why}. The session keeps its previous settings; a deliberate change (or \`warden uninstall\`) takes effect when Claude Code is restarted.`,
   };
 }
 

@@ -1,25 +1,44 @@
 /**
  * What the hook does with one payload, without process plumbing (so the CLI's `warden hook` and tests
- * share it). Returns the hook output; throws only on internal errors, which the caller turns into a deny.
+ * share it). Returns the hook output; throws only on internal errors, which the caller turns into the
+ * event's fail-closed answer.
+ *
+ * - PreToolUse: decide with the policy, append the decision to the audit spool, then answer. If the audit
+ *   append fails the call is denied (nothing is allowed that is not on disk).
+ * - ConfigChange: veto a settings reload that would remove or disable the guard (configChange.ts), record.
+ * - PostToolUse, PostToolUseFailure, UserPromptSubmit, SessionStart, SessionEnd, SubagentStart,
+ *   SubagentStop, Stop and any other event: record, answer `{}` (or a warning), never block.
+ * Subagent calls carry agent_id / agent_type and go through exactly the same path.
  */
-import type { HookInput } from '../core/types';
+import type { Decision, HookInput } from '../core/types';
 import { machineContext } from '../runtime/context';
 import { Engine } from '../runtime/engine';
 import { nodeFsProbe } from '../runtime/fsProbe';
-import { loadPolicyRef } from '../runtime/policySource';
-import { denyOutput, preToolUseOutput, type HookOutput } from './output';
+import { GUARD_MARKER } from '../runtime/install/guardHooks';
+import type { DecisionMeta } from '../core/audit/event';
+import { AuditError } from '../runtime/audit/spool';
+import { AuditLog, capWarning } from './audit';
+import { checkConfigChange, layerFiles, readSettingsState } from './configChange';
+import { selectPolicy, type SelectedPolicy } from './policy';
+import { configBlockOutput, denyOutput, failureOutput, preToolUseOutput, recordOutput, type HookOutput } from './output';
 
-const MAX_DEPTH = 64;
+export const MAX_DEPTH = 64;
 
 export interface HookArgs {
   policy?: string;
   home?: string;
 }
 
+export interface HookTiming {
+  started: number;
+  deadline: number;
+}
+
 export function parseHookArgs(argv: string[]): HookArgs {
   const out: HookArgs = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    if (a === GUARD_MARKER) continue; // marks installed hook commands; no meaning at run time
     const eq = a.indexOf('=');
     const name = eq > 0 ? a.slice(0, eq) : a;
     const val = eq > 0 ? a.slice(eq + 1) : argv[i + 1];
@@ -45,33 +64,153 @@ function depthOf(v: unknown, limit: number): number {
   return max;
 }
 
-export function runHook(argv: string[], raw: string, timing: { started: number; deadline: number }): HookOutput {
-  let args: HookArgs;
-  try {
-    args = parseHookArgs(argv);
-  } catch (e) {
-    return denyOutput(`the hook is misconfigured: ${(e as Error).message}`);
-  }
+/** The event name of a payload we could not parse, when it is plainly there (so the answer fits the event). */
+export function sniffEvent(raw: string): string | undefined {
+  const m = /"hook_event_name"\s*:\s*"([A-Za-z]{1,64})"/.exec(raw.slice(0, 64 * 1024));
+  return m ? m[1] : undefined;
+}
+
+/** A decision for a call the policy could not judge: denied, and recorded like any other. */
+function internalDeny(reason: string, policy: Decision['policy'] = { id: 'unavailable', version: '0' }): Decision {
+  return {
+    effect: 'deny',
+    verdict: 'deny',
+    ruleIds: [],
+    reason,
+    explicit: false,
+    mode: 'enforce',
+    matches: [],
+    unanalyzable: [reason],
+    policy,
+  };
+}
+
+export interface RunEnv {
+  env: NodeJS.ProcessEnv;
+  /** Override of the managed settings path (tests; also AGENT_WARDEN_MANAGED_SETTINGS). */
+  managedSettings?: string;
+}
+
+export function runHook(argv: string[], raw: string, timing: HookTiming, runEnv: RunEnv = { env: process.env }): HookOutput {
   if (!raw.trim()) return denyOutput('empty hook input');
   let input: HookInput;
   try {
     input = JSON.parse(raw) as HookInput;
   } catch (e) {
-    return denyOutput(`hook input is not valid JSON (${(e as Error).message})`);
+    return failureOutput(sniffEvent(raw), `hook input is not valid JSON (${(e as Error).message})`);
   }
   if (!input || typeof input !== 'object' || Array.isArray(input)) return denyOutput('hook input is not a JSON object');
-  if (depthOf(input, MAX_DEPTH) > MAX_DEPTH) return denyOutput(`hook input is nested deeper than ${MAX_DEPTH} levels`);
   const event = typeof input.hook_event_name === 'string' ? input.hook_event_name : 'PreToolUse';
-  if (event !== 'PreToolUse') return {};
-
-  const machine = machineContext(args.home ? { stateDir: args.home } : {});
-  let engine: Engine;
+  if (depthOf(input, MAX_DEPTH) > MAX_DEPTH) return failureOutput(event, `hook input is nested deeper than ${MAX_DEPTH} levels`);
+  let args: HookArgs;
   try {
-    const policy = loadPolicyRef(args.policy ?? 'builtin:baseline');
-    engine = new Engine(policy, machine, nodeFsProbe(), process.env.CLAUDE_PROJECT_DIR);
+    args = parseHookArgs(argv);
   } catch (e) {
-    return denyOutput(`the policy could not be loaded: ${(e as Error).message}`);
+    return failureOutput(event, `the hook is misconfigured: ${(e as Error).message}`);
   }
-  const { decision } = engine.decide(input, timing.deadline);
-  return preToolUseOutput(decision);
+  const env = runEnv.env;
+  const machine = machineContext({ env, ...(args.home ? { stateDir: args.home } : {}) });
+  const cap = Number(env.AGENT_WARDEN_SPOOL_CAP);
+  const audit = new AuditLog(machine.stateDir, machine.user, env, Number.isSafeInteger(cap) && cap > 0 ? { capBytes: cap } : undefined);
+
+  const managedSettings = runEnv.managedSettings ?? env.AGENT_WARDEN_MANAGED_SETTINGS;
+  if (event === 'PreToolUse') return preToolUse(input, args, timing, machine, audit, env);
+  if (event === 'ConfigChange') return configChange(input, audit, env, managedSettings);
+  return record(input, audit, env, managedSettings);
+}
+
+function preToolUse(input: HookInput, args: HookArgs, timing: HookTiming, machine: ReturnType<typeof machineContext>, audit: AuditLog, env: NodeJS.ProcessEnv): HookOutput {
+  let decision: Decision;
+  let selected: SelectedPolicy | undefined;
+  try {
+    selected = selectPolicy(args.policy, machine.stateDir);
+    const engine = new Engine(selected.policy, machine, nodeFsProbe(), env.CLAUDE_PROJECT_DIR);
+    decision = engine.decide(input, timing.deadline).decision;
+  } catch (e) {
+    decision = internalDeny(`the policy could not be evaluated: ${(e as Error).message}`);
+  }
+  if (selected?.events.length) {
+    try {
+      audit.bundleEvents(selected.events, { id: decision.policy.id, version: decision.policy.version, info: selected.info });
+    } catch (e) {
+      return denyOutput(`the audit record could not be written (${(e as Error).message})`);
+    }
+  }
+  const meta = (): DecisionMeta => ({ latencyMs: Date.now() - timing.started, ...(selected ? { policy: selected.info } : {}) });
+  // The spool lock wait may use what is left of the hook's own deadline, never more.
+  const budget = (): number => Math.max(50, timing.deadline - Date.now());
+  let stored: ReturnType<AuditLog['decision']>;
+  try {
+    stored = audit.decision(input, decision, meta(), budget());
+  } catch (e) {
+    const why = `the audit record could not be written (${(e as Error).message})`;
+    if (e instanceof AuditError && e.code === 'CRITICAL') {
+      // Past 95 % of the cap only deny/ask decisions are stored: record the deny that replaces this allow.
+      const denied = internalDeny(`the audit spool is nearly full, so calls that would be allowed are denied until the forwarder drains it (${e.message})`, decision.policy);
+      try {
+        stored = audit.decision(input, denied, meta(), budget());
+      } catch (e2) {
+        return denyOutput(`${why}; ${(e2 as Error).message}`);
+      }
+      return preToolUseOutput(denied, stored.id);
+    }
+    return decision.effect === 'allow' && decision.verdict === 'allow' ? denyOutput(why) : denyOutput(`${why}; the policy also says: ${decision.reason}`);
+  }
+  const out = preToolUseOutput(decision, stored.id);
+  const warn = [capWarning(stored), selected?.fallbackReason ? `the synced policy bundle is not used (${selected.fallbackReason}); the built-in baseline applies.` : undefined].filter(Boolean).join(' ');
+  if (warn) out.systemMessage = out.systemMessage ? `${out.systemMessage}\nAgent Warden: ${warn}` : `Agent Warden: ${warn}`;
+  return out;
+}
+
+/**
+ * Fields the hook adds to SessionStart/SessionEnd records: where the session was started from (Claude Code's
+ * entrypoint, e.g. `cli`, `sdk-cli`, and the project directory) and, because Claude Code sends no
+ * permission_mode on these events, the permission mode its settings select (a command-line flag can still
+ * override it; the first UserPromptSubmit/PreToolUse record carries the real one). Never the environment.
+ */
+function withOrigin(input: HookInput, env: NodeJS.ProcessEnv, managedSettings: string | undefined): HookInput {
+  const extra: Record<string, string> = {};
+  if (env.CLAUDE_CODE_ENTRYPOINT) extra.entrypoint = env.CLAUDE_CODE_ENTRYPOINT;
+  const projectDir = env.CLAUDE_PROJECT_DIR || (typeof input.cwd === 'string' ? input.cwd : '');
+  if (env.CLAUDE_PROJECT_DIR) extra.project_dir = env.CLAUDE_PROJECT_DIR;
+  if (input.hook_event_name === 'SessionStart' && projectDir) {
+    let mode: string | undefined;
+    let bypassDisabled = false;
+    for (const { file } of layerFiles({ env, projectDir, ...(managedSettings ? { managedSettings } : {}) })) {
+      const st = readSettingsState(file);
+      if (st.kind !== 'ok' || !st.data.permissions || typeof st.data.permissions !== 'object') continue;
+      const p = st.data.permissions as Record<string, unknown>;
+      if (typeof p.defaultMode === 'string') mode = p.defaultMode; // later layers take precedence
+      if (p.disableBypassPermissionsMode === 'disable') bypassDisabled = true;
+    }
+    extra.settings_permission_mode = mode ?? 'default';
+    extra.bypass_permissions_mode = bypassDisabled ? 'disabled' : 'allowed';
+  }
+  return Object.keys(extra).length ? { ...extra, ...input } : input;
+}
+
+function record(input: HookInput, audit: AuditLog, env: NodeJS.ProcessEnv, managedSettings: string | undefined): HookOutput {
+  const event = String(input.hook_event_name);
+  try {
+    const stored = audit.hook(event === 'SessionStart' || event === 'SessionEnd' ? withOrigin(input, env, managedSettings) : input);
+    return recordOutput(capWarning(stored));
+  } catch (e) {
+    return recordOutput(`could not record ${event} (${(e as Error).message})`);
+  }
+}
+
+function configChange(input: HookInput, audit: AuditLog, env: NodeJS.ProcessEnv, managedSettings: string | undefined): HookOutput {
+  const projectDir = env.CLAUDE_PROJECT_DIR || (typeof input.cwd === 'string' ? input.cwd : process.cwd());
+  const check = checkConfigChange(input, { env, projectDir, ...(managedSettings ? { managedSettings } : {}) });
+  const veto = check.tampering && check.vetoable;
+  const outcome = !check.tampering ? 'accepted' : veto ? 'blocked' : 'not-vetoable';
+  let warning: string | undefined;
+  try {
+    audit.hook({ ...input, warden_outcome: outcome, ...(check.reasons.length ? { warden_reasons: check.reasons.join('; ') } : {}) });
+  } catch (e) {
+    warning = `could not record ConfigChange (${(e as Error).message})`;
+  }
+  if (veto) return configBlockOutput(check.reasons);
+  if (check.tampering) return recordOutput(`managed settings changed in a way that disables Agent Warden: ${check.reasons.join('; ')}`);
+  return recordOutput(warning);
 }

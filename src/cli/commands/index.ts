@@ -5,10 +5,13 @@ import { explain } from './explain';
 import { hook } from './hook';
 import { test } from './test';
 import { validate } from './validate';
+import { install } from './install';
+import { uninstall } from './uninstall';
+import { doctor } from './doctor';
 import { keygen } from './keygen';
 import { trust } from './trust';
 import { bundle } from './bundle';
 import { sync } from './sync';
 import { audit } from './audit';
 
-export const COMMANDS: Command[] = [hook, evalCmd, validate, test, explain, audit, keygen, trust, bundle, sync];
+export const COMMANDS: Command[] = [hook, evalCmd, validate, test, explain, audit, keygen, trust, bundle, sync, install, uninstall, doctor];
