@@ -65,7 +65,9 @@ const builds = [
   { ...common, entryPoints: ['src/hook/entry.ts'], outfile: 'dist/hook-main.js', minify: true, plugins: [lazyLoader] },
   { ...common, entryPoints: ['src/hook/loader.ts'], outfile: 'dist/hook.js', banner: { js: '#!/usr/bin/env node' }, minify: true, sourcemap: false },
   { ...common, entryPoints: ['src/core/policy/load.ts'], outfile: 'dist/policy-loader.js', minify: true },
-  { ...common, entryPoints: ['src/cli/entry.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  // The server's native/optional database drivers stay out of the bundle: they are runtime dependencies
+  // (package.json "dependencies") loaded only by `warden server`.
+  { ...common, entryPoints: ['src/cli/entry.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, external: ['better-sqlite3', 'pg', 'pg-native'] },
   { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
 ];
 

@@ -167,4 +167,22 @@ export interface Decision {
   /** Why the call could not be analysed, when it could not. */
   unanalyzable: string[];
   policy: { id: string; version: string };
+  /** Set when exception grants lifted matched rules (src/core/exceptions). */
+  exception?: ExceptionUse;
+}
+
+/** The use of exception grants in a decision: which grants lifted which rules, and what it would have been. */
+export interface ExceptionUse {
+  /** The first grant used (audit events record it as `exceptionId`). */
+  grantId: string;
+  requestId: string;
+  /** Every grant used. */
+  grantIds: string[];
+  /** Rules the grants lifted. */
+  ruleIds: string[];
+  /** When the earliest of the grants used expires (ISO). */
+  expiresAt: string;
+  approvedBy: string[];
+  /** The decision without the grants. */
+  original: { effect: Effect; verdict: Effect; ruleIds: string[] };
 }

@@ -68,8 +68,13 @@ export function decisionReason(d: Decision, eventId?: string): string {
   return `${d.reason.replace(/[.\s]+$/, '')}${rules}.${fix}${ref}`;
 }
 
-export function preToolUseOutput(d: Decision, eventId?: string): HookOutput {
-  const reason = decisionReason(d, eventId);
+/**
+ * `exceptionInput`: for a deny/ask every deciding rule of which may be excepted, the canonical sha256 of the
+ * tool input, so the user can ask for an exception for exactly this call.
+ */
+export function preToolUseOutput(d: Decision, eventId?: string, exceptionInput?: string): HookOutput {
+  let reason = decisionReason(d, eventId);
+  if (exceptionInput && d.effect !== 'allow') reason += ` A temporary exception may be requested for this call (input sha256 ${exceptionInput}).`;
   if (d.effect === 'deny' || d.effect === 'ask') {
     return {
       hookSpecificOutput: {

@@ -11,7 +11,9 @@
  * Subagent calls carry agent_id / agent_type and go through exactly the same path.
  */
 import type { Decision, HookInput } from '../core/types';
-import { machineContext } from '../runtime/context';
+import { canonicalInputSha256 } from '../core/exceptions/grant';
+import { defaultStateDir, machineContext } from '../runtime/context';
+import { activeGrants } from '../runtime/grants';
 import { Engine } from '../runtime/engine';
 import { nodeFsProbe } from '../runtime/fsProbe';
 import { GUARD_MARKER } from '../runtime/install/guardHooks';
@@ -85,6 +87,21 @@ function internalDeny(reason: string, policy: Decision['policy'] = { id: 'unavai
   };
 }
 
+/**
+ * For a deny/ask that an exception could lift: the canonical sha256 of the tool input, which an exact-call
+ * exception request names (`warden exception request --input-sha256 …`, or the editor's request form).
+ */
+function exceptionHint(input: HookInput, d: Decision): string | undefined {
+  if (d.effect === 'allow' || !d.ruleIds.length) return undefined;
+  const deciding = d.matches.filter((m) => d.ruleIds.includes(m.ruleId));
+  if (!deciding.length || !deciding.every((m) => m.exceptable)) return undefined;
+  try {
+    return canonicalInputSha256(input.tool_input);
+  } catch {
+    return undefined;
+  }
+}
+
 export interface RunEnv {
   env: NodeJS.ProcessEnv;
   /** Override of the managed settings path (tests; also AGENT_WARDEN_MANAGED_SETTINGS). */
@@ -122,10 +139,14 @@ export function runHook(argv: string[], raw: string, timing: HookTiming, runEnv:
 function preToolUse(input: HookInput, args: HookArgs, timing: HookTiming, machine: ReturnType<typeof machineContext>, audit: AuditLog, env: NodeJS.ProcessEnv): HookOutput {
   let decision: Decision;
   let selected: SelectedPolicy | undefined;
+  // The state dir as the OS spells it (machine.stateDir is its POSIX form, for policy paths).
+  const stateDir = args.home ?? defaultStateDir(env);
   try {
-    selected = selectPolicy(args.policy, machine.stateDir);
+    selected = selectPolicy(args.policy, stateDir);
     const engine = new Engine(selected.policy, machine, nodeFsProbe(), env.CLAUDE_PROJECT_DIR);
-    decision = engine.decide(input, timing.deadline).decision;
+    // Signed exception grants for this user and device; none when not enrolled or the list is stale.
+    const grants = activeGrants(stateDir, Date.now(), { caseInsensitive: machine.platform !== 'linux' });
+    decision = engine.decide(input, timing.deadline, grants.contextFor(input)).decision;
   } catch (e) {
     decision = internalDeny(`the policy could not be evaluated: ${(e as Error).message}`);
   }
@@ -136,7 +157,7 @@ function preToolUse(input: HookInput, args: HookArgs, timing: HookTiming, machin
       return denyOutput(`the audit record could not be written (${(e as Error).message})`);
     }
   }
-  const meta = (): DecisionMeta => ({ latencyMs: Date.now() - timing.started, ...(selected ? { policy: selected.info } : {}) });
+  const meta = (): DecisionMeta => ({ latencyMs: Date.now() - timing.started, exceptionId: decision.exception?.grantId ?? null, ...(selected ? { policy: selected.info } : {}) });
   // The spool lock wait may use what is left of the hook's own deadline, never more.
   const budget = (): number => Math.max(50, timing.deadline - Date.now());
   let stored: ReturnType<AuditLog['decision']>;
@@ -156,7 +177,7 @@ function preToolUse(input: HookInput, args: HookArgs, timing: HookTiming, machin
     }
     return decision.effect === 'allow' && decision.verdict === 'allow' ? denyOutput(why) : denyOutput(`${why}; the policy also says: ${decision.reason}`);
   }
-  const out = preToolUseOutput(decision, stored.id);
+  const out = preToolUseOutput(decision, stored.id, exceptionHint(input, decision));
   const warn = [capWarning(stored), selected?.fallbackReason ? `the synced policy bundle is not used (${selected.fallbackReason}); the built-in baseline applies.` : undefined].filter(Boolean).join(' ');
   if (warn) out.systemMessage = out.systemMessage ? `${out.systemMessage}\nAgent Warden: ${warn}` : `Agent Warden: ${warn}`;
   return out;

@@ -5,6 +5,7 @@
  */
 import { compilePolicy, type CompiledPolicy } from '../core/evaluate/compile';
 import { evaluate } from '../core/evaluate/evaluate';
+import type { ExceptionContext } from '../core/exceptions/match';
 import { extractFacts } from '../core/facts/extract';
 import { normalizeAbs, toPosix, type FsProbe } from '../core/paths/paths';
 import type { PolicyDoc } from '../core/policy/schema';
@@ -42,10 +43,14 @@ export class Engine {
     return c;
   }
 
-  decide(input: HookInput, deadline?: number): Evaluation {
+  /**
+   * `exceptions`: the verified exception grants that may apply to this call (src/runtime/grants.ts
+   * `activeGrants(…).contextFor(input)`); without them the policy alone decides.
+   */
+  decide(input: HookInput, deadline?: number, exceptions?: ExceptionContext): Evaluation {
     const workspace = this.workspaceFor(input);
     const facts = extractFacts(input, analysisEnv(this.machine, workspace, this.fs, deadline));
-    const decision = evaluate(this.compiledFor(workspace), facts);
+    const decision = evaluate(this.compiledFor(workspace), facts, exceptions);
     return { decision, facts };
   }
 }

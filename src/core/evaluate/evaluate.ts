@@ -4,7 +4,9 @@
  * `unanalyzable` effect (deny or ask), never allow. Observe-mode rules are reported as what would have
  * happened but do not change what is enforced.
  */
-import type { Decision, Effect, Facts, RuleMatch } from '../types';
+import { applyExceptions, exceptionUse } from '../exceptions/apply';
+import type { ExceptionContext } from '../exceptions/match';
+import type { Decision, Effect, ExceptionUse, Facts, RuleMatch } from '../types';
 import type { CompiledPolicy } from './compile';
 
 /** The pseudo rule id that stands for "the call could not be analysed". */
@@ -18,7 +20,12 @@ function strongest(matches: RuleMatch[]): Effect | undefined {
   return best;
 }
 
-export function evaluate(policy: CompiledPolicy, facts: Facts): Decision {
+/**
+ * `exceptions`: verified exception grants and who/when (src/core/exceptions). A grant lifts deny/ask
+ * matches of rules the policy marks exceptable; when nothing else denies or asks, the call is allowed and
+ * `decision.exception` says which grant did it.
+ */
+export function evaluate(policy: CompiledPolicy, facts: Facts, exceptions?: ExceptionContext): Decision {
   const matches: RuleMatch[] = [];
   for (const rule of policy.rules) {
     const hit = rule.match(facts);
@@ -46,27 +53,49 @@ export function evaluate(policy: CompiledPolicy, facts: Facts): Decision {
       facts: facts.unanalyzable.slice(0, 8).map((u) => ({ kind: 'unanalyzable' as const, text: u, matched: 'unanalyzable' })),
     });
   }
-  const enforced = matches.filter((m) => m.mode === 'enforce');
-  const verdictFromRules = strongest(matches);
+  let counted = matches;
+  let exception: ExceptionUse | undefined;
+  let without: Decision | undefined;
+  if (exceptions && exceptions.grants.length) {
+    const x = applyExceptions(policy, matches, facts, exceptions);
+    if (x.used.length) {
+      without = evaluate(policy, facts);
+      counted = x.remaining;
+      exception = exceptionUse(x.used, x.excepted, { effect: without.effect, verdict: without.verdict, ruleIds: without.ruleIds });
+    }
+  }
+  // With a grant in use, what no remaining rule decides is allowed (the grant's purpose), not the default.
+  const fallback = exception ? 'allow' : policy.defaultEffect;
+  const enforced = counted.filter((m) => m.mode === 'enforce');
+  const verdictFromRules = strongest(counted);
   const enforcedFromRules = strongest(enforced);
-  const verdict = verdictFromRules ?? policy.defaultEffect;
-  const effect = policy.mode === 'observe' ? 'allow' : enforcedFromRules ?? policy.defaultEffect;
-  const deciding = verdictFromRules ? matches.filter((m) => m.effect === verdict) : [];
+  const verdict = verdictFromRules ?? fallback;
+  const effect = policy.mode === 'observe' ? 'allow' : enforcedFromRules ?? fallback;
+  const deciding = verdictFromRules ? counted.filter((m) => m.effect === verdict) : [];
   const enforcedDeciding = enforcedFromRules ? enforced.filter((m) => m.effect === effect) : [];
   const primary = deciding[0];
   const decision: Decision = {
     effect,
     verdict,
     ruleIds: deciding.map((m) => m.ruleId),
-    reason: primary ? reasonOf(deciding) : `No rule matched ${facts.tool || 'this call'}; the policy's default effect is ${policy.defaultEffect}.`,
-    explicit: policy.mode !== 'observe' && enforcedDeciding.length > 0,
+    reason: exception && verdict === 'allow' ? exceptionReason(exception) : primary ? reasonOf(deciding) : `No rule matched ${facts.tool || 'this call'}; the policy's default effect is ${policy.defaultEffect}.`,
+    explicit: policy.mode !== 'observe' && (enforcedDeciding.length > 0 || (!!exception && effect === 'allow')),
     mode: policy.mode,
     matches,
     unanalyzable: facts.unanalyzable,
     policy: { id: policy.id, version: policy.version },
   };
   if (primary?.remediation) decision.remediation = primary.remediation;
+  if (exception) {
+    // A grant is "used" only when it changes the outcome; otherwise the decision is the one without it.
+    if (without && decision.effect === without.effect && decision.verdict === without.verdict) return without;
+    decision.exception = exception;
+  }
   return decision;
+}
+
+function exceptionReason(x: ExceptionUse): string {
+  return `Allowed by exception ${x.grantId} for ${x.ruleIds.join(', ')} (approved by ${x.approvedBy.join(', ')}; expires ${x.expiresAt}).`;
 }
 
 function reasonOf(deciding: RuleMatch[]): string {
