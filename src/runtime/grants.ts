@@ -22,7 +22,7 @@ import { guardedNow, type ExceptionContext, type GrantIdentity } from '../core/e
 import type { HookInput } from '../core/types';
 import { readDeviceId } from './audit/device';
 import { readIfExists, readStore, resolveManagedDir, writeFileAtomic } from './bundleStore';
-import { readEnrollment } from './enroll';
+import { readEnrollment } from './enrollment';
 import { endpoint, replyError, replyJson, request } from './forwardHttp';
 import { loadTrustChain } from './trustStore';
 

@@ -21,6 +21,16 @@ describe('hook loader (dist/hook.js) and its code cache', function () {
   const caches = () => fs.readdirSync(dir).filter((f) => f.endsWith('.cache'));
   const run = (input = preToolUse('Bash', { command: 'rm -rf ~' })) => runNode(path.join(dir, 'hook.js'), [], input, { env });
 
+  it('the runner bundle carries neither zod nor yaml: they load only from dist/policy-loader.js for --policy <file>', () => {
+    // V8 compiles every byte the hook loads on every tool call; the schema libraries are most of a megabyte.
+    const main = fs.readFileSync(path.join(path.dirname(HOOK), 'hook-main.js'), 'utf8');
+    const loader = fs.readFileSync(path.join(path.dirname(HOOK), 'policy-loader.js'), 'utf8');
+    for (const marker of ['ZodError', 'YAMLParseError']) {
+      assert.ok(loader.includes(marker), `sanity: the marker ${marker} identifies the library in a bundle`);
+      assert.ok(!main.includes(marker), `dist/hook-main.js contains ${marker}: something on the hook path imports the schema or YAML library`);
+    }
+  });
+
   it('writes a code cache on first run, uses it afterwards, and answers the same', async () => {
     const first = hookJson(await run());
     assert.equal(first.hookSpecificOutput.permissionDecision, 'deny');
