@@ -11,6 +11,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MIGRATIONS } from './schema';
 
+
+/**
+ * A database driver, which the bundled CLI does not contain (the SQLite one is a native module): present
+ * in a checkout after `npm ci` and in the npm package, absent from the VS Code extension's copy.
+ */
+function driver(name: 'better-sqlite3' | 'pg'): unknown {
+  try {
+    return require(name);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
+    throw new Error(`the database driver ${name} is not installed next to this warden; run the server from the npm package (npm install -g agent-warden) or from a checkout after npm ci`);
+  }
+}
 export type Dialect = 'sqlite' | 'postgres';
 
 export interface Queryable {
@@ -64,7 +77,7 @@ interface SqliteDatabase {
 
 function openSqlite(file: string): Db {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const Database = require('better-sqlite3') as new (file: string, opts?: Record<string, unknown>) => SqliteDatabase;
+  const Database = driver('better-sqlite3') as new (file: string, opts?: Record<string, unknown>) => SqliteDatabase;
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const raw = new Database(file);
   raw.pragma('journal_mode = WAL');
@@ -162,7 +175,7 @@ export function pgPlaceholders(sql: string): string {
 
 async function openPostgres(url: string): Promise<Db> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const pg = require('pg') as { Pool: new (cfg: Record<string, unknown>) => PgPool; types: { getTypeParser(oid: number, format?: string): (v: string) => unknown } };
+  const pg = driver('pg') as { Pool: new (cfg: Record<string, unknown>) => PgPool; types: { getTypeParser(oid: number, format?: string): (v: string) => unknown } };
   // int8 (COUNT(*), BIGINT columns) as numbers: every value here is an epoch-ms time or a count < 2^53.
   const types = {
     getTypeParser: (oid: number, format?: string) => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)),
