@@ -3,7 +3,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { COMMANDS } from '../../src/cli/commands';
 import { main } from '../../src/cli/main';
+import { CLI_REFERENCE_FILE, cliReferenceText } from '../../src/cli/reference';
 import type { Io } from '../../src/cli/types';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -27,6 +29,16 @@ describe('warden CLI', () => {
     const r = await run(['--help']);
     assert.equal(r.code, 0);
     for (const verb of ['hook', 'eval', 'validate', 'test', 'explain']) assert.match(r.out, new RegExp(`^  ${verb} `, 'm'));
+  });
+
+  it(`${CLI_REFERENCE_FILE} is every command's --help (run \`npm run schemas\` after changing one)`, async () => {
+    const onDisk = fs.readFileSync(path.join(ROOT, CLI_REFERENCE_FILE), 'utf8');
+    assert.equal(onDisk, cliReferenceText());
+    for (const c of COMMANDS) {
+      const r = await run([c.name, '--help']);
+      assert.equal(r.code, 0, c.name);
+      assert.ok(onDisk.includes(r.out.trimEnd()), `docs/cli.md has the --help of ${c.name}`);
+    }
   });
 
   it('rejects an unknown command with exit code 2', async () => {

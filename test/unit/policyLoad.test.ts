@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatDiagnostic, parsePolicy, PolicyError } from '../../src/core/policy/load';
-import { jsonSchemaText, SCHEMA_FILES } from '../../src/core/policy/jsonSchema';
+import { jsonSchemaText, policyReferenceText, REFERENCE_FILE, SCHEMA_FILES } from '../../src/core/policy/jsonSchema';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const INVALID = path.join(ROOT, 'test/cases/policies/invalid');
@@ -52,6 +52,12 @@ describe('generated JSON Schemas', () => {
       assert.equal(onDisk, jsonSchemaText(name));
     });
   }
+  it(`${REFERENCE_FILE} matches the zod schema (run \`npm run schemas\` after changing it)`, () => {
+    const onDisk = fs.readFileSync(path.join(ROOT, REFERENCE_FILE), 'utf8');
+    assert.equal(onDisk, policyReferenceText());
+    // Every field of a rule's match block is documented with its description.
+    for (const field of ['tool', 'path', 'command', 'url', 'env', 'risk', 'context']) assert.match(onDisk, new RegExp(`\\| \`${field}\` \\|`), field);
+  });
 });
 
 describe('warden validate (process)', () => {
