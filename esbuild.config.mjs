@@ -68,7 +68,26 @@ const builds = [
   // The server's native/optional database drivers stay out of the bundle: they are runtime dependencies
   // (package.json "dependencies") loaded only by `warden server`.
   { ...common, entryPoints: ['src/cli/entry.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, external: ['better-sqlite3', 'pg', 'pg-native'] },
-  { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  // The extension, minified (less for the extension host to parse at activation), in two files:
+  // dist/extension.js, and dist/extension-deferred.js (src/extension/deferred.ts: sync, enrolment, forwarding,
+  // policy tools; with zod) required on first use after activation. The YAML/zod policy loader is required from
+  // dist/policy-loader.js.
+  {
+    ...common,
+    entryPoints: { extension: 'src/extension/extension.ts', 'extension-deferred': 'src/extension/deferred.ts' },
+    outdir: 'dist',
+    external: ['vscode'],
+    minify: true,
+    plugins: [
+      {
+        name: 'extension-lazy-chunks',
+        setup: (b) => {
+          b.onResolve({ filter: /(^|\/)policy\/load$/ }, () => ({ path: './policy-loader.js', external: true }));
+          b.onResolve({ filter: /^\.\/deferred$/ }, (a) => (a.importer.endsWith('lazy.ts') ? { path: './extension-deferred.js', external: true } : undefined));
+        },
+      },
+    ],
+  },
 ];
 
 if (watch) {
