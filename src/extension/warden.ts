@@ -39,6 +39,7 @@ export class Warden extends Disposable {
   private forwarder: Forwarder | undefined;
   private enrolled: import('./deferred').Enrollment | null = null;
   private repaired = new Set<string>();
+  private readonly runnerTarget = new Map<string, string>();
   private lastEnrollmentError = '';
   private forwardKey = '';
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -231,28 +232,47 @@ export class Warden extends Disposable {
   }
 
   /**
-   * Hooks that setup installed point at this extension's dist/hook.js; an extension update removes the old
-   * version's folder, and a hook whose script is gone fails open in Claude Code. Point them at this version.
+   * Keep the hooks that setup installed on this version's runner. They run a copy of dist/hook.js in the
+   * state directory (src/runtime/install/runtimeCopy.ts), so an update never leaves them pointing at a
+   * deleted folder; after an update they still run the previous version's copy until they are moved to
+   * this one, which happens here, once per activation. Hooks installed by an older version straight into
+   * its extension folder (gone after the update: Claude Code would fail open) are repaired the same way.
+   * Hooks the user removed are left removed.
    */
   private repairHooks(): void {
-    const missing = this.snap?.install.missingScripts ?? [];
-    if (!missing.length) return;
     const rec = this.context.globalState.get<{ hooks?: { scope: 'user' | 'project'; file: string; projectDir?: string; installedBySetup: boolean } }>('agentWarden.setupRecord');
     const h = rec?.hooks;
     if (!h?.installedBySetup) return;
-    const stale = missing.find((m) => m.file === h.file && /[\\/]dist[\\/]hook\.js$/.test(m.hookScript) && m.hookScript !== this.hookScript);
-    if (!stale || this.repaired.has(stale.hookScript)) return;
-    this.repaired.add(stale.hookScript);
+    const missing = (this.snap?.install.missingScripts ?? []).find((m) => m.file === h.file);
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { installGuard } = require('../runtime/install/install') as typeof import('../runtime/install/install');
-      const r = installGuard({ scope: h.scope, ...(h.projectDir ? { projectDir: h.projectDir } : {}), hookScript: this.hookScript, env: process.env });
-      this.log.warn(`the hooks in ${r.file} ran ${stale.hookScript}, which no longer exists; they now run ${this.hookScript}`);
-      void vscode.window.showInformationMessage(`Agent Warden pointed its Claude Code hooks (${r.file}) at this version: the previous version's hook runner was removed by an update.`);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { guardHooksIn, parseGuardCommand } = require('../runtime/install/guardHooks') as typeof import('../runtime/install/guardHooks');
+      const opts = { scope: h.scope, ...(h.projectDir ? { projectDir: h.projectDir } : {}), hookScript: this.hookScript, env: process.env };
+      let running: (string | undefined)[] = [];
+      try {
+        running = guardHooksIn(JSON.parse(fs.readFileSync(h.file, 'utf8'))).map((g) => parseGuardCommand(g.command)?.hook);
+      } catch {
+        return; // no settings file, or one the doctor reports: nothing of ours to move
+      }
+      if (!running.length) return;
+      // Where this version's runner is copied to (hashing it once per activation and state dir).
+      const key = `${h.scope}|${h.file}|${this.stateDir}`;
+      let target = this.runnerTarget.get(key);
+      if (!target) this.runnerTarget.set(key, (target = installGuard({ ...opts, dryRun: true }).hookScript));
+      if (running.every((p) => p === target)) return;
+      const attempt = `${h.file}|${running.join('|')}`;
+      if (this.repaired.has(attempt)) return; // tried this exact state already (and said so)
+      this.repaired.add(attempt);
+      const r = installGuard(opts);
+      const from = [...new Set(running.filter((p) => p && p !== target))].join(', ');
+      this.log.info(`the hooks in ${r.file} ran ${from}; they now run ${r.hookScript} (a copy of ${this.hookScript})`);
+      if (missing) void vscode.window.showInformationMessage(`Agent Warden pointed its Claude Code hooks (${r.file}) at this version: the previous version's hook runner was removed by an update.`);
       setTimeout(() => void this.refresh(), 0);
     } catch (e) {
-      this.log.error(`cannot repair the hooks in ${h.file}: ${errorText(e)}`);
-      void vscode.window.showErrorMessage(`Agent Warden's hooks in ${h.file} point at a hook runner that no longer exists, and could not be repaired: ${errorText(e)}`, 'Open Doctor Report').then((a) => a && vscode.commands.executeCommand('agentWarden.doctor'));
+      this.log.error(`cannot move the hooks in ${h.file} to this version: ${errorText(e)}`);
+      if (missing) void vscode.window.showErrorMessage(`Agent Warden's hooks in ${h.file} point at a hook runner that no longer exists, and could not be repaired: ${errorText(e)}`, 'Open Doctor Report').then((a) => a && vscode.commands.executeCommand('agentWarden.doctor'));
     }
   }
 

@@ -72,7 +72,7 @@ describe('doctor', function () {
     const copy = path.join(home, 'dist', 'hook.js');
     fs.mkdirSync(path.dirname(copy));
     fs.copyFileSync(HOOK, copy);
-    installGuard({ scope: 'project', env, projectDir: proj, hookScript: copy, node: process.execPath });
+    installGuard({ scope: 'project', env, projectDir: proj, hookScript: copy, node: process.execPath, inPlace: true });
     fs.rmSync(copy);
     const r = doctor();
     assert.equal(r.ok, false);

@@ -10,7 +10,8 @@ import { featuresOf, parseVersion } from '../../src/runtime/install/claudeVersio
 import { GUARD_EVENTS, guardHooksIn, parseGuardCommand, shellQuote, shellWords } from '../../src/runtime/install/guardHooks';
 import { backstopRules, installGuard, InstallError, readInstallRecord, recordFileFor, uninstallGuard } from '../../src/runtime/install/install';
 import { permissionRuleError, validateSettings } from '../../src/runtime/install/validate';
-import { CLI, cleanEnv, HOOK, requireBuilt, runCli, tempDir } from '../hook/support';
+import { RUNTIME_FILES } from '../../src/runtime/install/runtimeCopy';
+import { CLI, cleanEnv, HOOK, hookJson, preToolUse, requireBuilt, runCli, runNode, tempDir } from '../hook/support';
 
 const claude = (v: string) => ({ path: '/usr/bin/claude', raw: `${v} (Claude Code)`, version: parseVersion(v)!, features: featuresOf(parseVersion(v)!) });
 
@@ -53,9 +54,9 @@ describe('install: settings files', function () {
       assert.equal(h.matcher, '*');
       const parts = parseGuardCommand(h.command)!;
       assert.equal(parts.node, process.execPath);
-      assert.equal(parts.hook, HOOK);
+      assert.equal(parts.hook, r.hookScript);
       assert.ok(path.isAbsolute(parts.node) && path.isAbsolute(parts.hook));
-      assert.ok(h.command.startsWith(`"${process.execPath}" "${HOOK}" --agent-warden`), h.command);
+      assert.ok(h.command.startsWith(`"${process.execPath}" "${r.hookScript}" --agent-warden`), h.command);
       assert.ok((h.timeout ?? 0) >= 10);
     }
     assert.deepEqual(validateSettings(data).filter((i) => i.severity === 'error'), []);
@@ -218,7 +219,7 @@ describe('install: settings files', function () {
     fs.mkdirSync(odd);
     const hook = path.join(odd, 'hook.js');
     fs.copyFileSync(HOOK, hook);
-    const r = installGuard({ scope: 'user', env, hookScript: hook, node: process.execPath, dryRun: true });
+    const r = installGuard({ scope: 'user', env, hookScript: hook, node: process.execPath, dryRun: true, inPlace: true });
     assert.equal(parseGuardCommand(r.command)!.hook, hook);
     assert.deepEqual(shellWords(shellQuote('a "b" $c `d` \\e')), ['a "b" $c `d` \\e']);
   });
@@ -231,6 +232,66 @@ describe('install: settings files', function () {
 
   it('fails clearly when the hook script does not exist', () => {
     assert.throws(() => install({ hookScript: path.join(home, 'nope.js') }), /does not exist/);
+  });
+});
+
+describe('install: the hooks run a stable copy of the runner', () => {
+  let home: string;
+  let env: NodeJS.ProcessEnv;
+  let ext: string;
+  /** A fake extension folder holding a build of the runner, as VS Code installs it (and deletes it on update). */
+  const extensionVersion = (name: string, marker: string): string => {
+    const dir = path.join(home, '.vscode', 'extensions', name, 'dist');
+    fs.mkdirSync(dir, { recursive: true });
+    for (const f of RUNTIME_FILES) fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join(path.dirname(HOOK), f), 'utf8') + `\n// ${marker}\n`);
+    return path.join(dir, 'hook.js');
+  };
+  beforeEach(() => {
+    home = tempDir();
+    env = cleanEnv(home);
+    ext = extensionVersion('agent-warden-0.1.0', 'v0.1.0');
+  });
+
+  it('copies the runner into <state dir>/runtime/<hash>/ and the hooks run the copy, which answers like the original', async () => {
+    const r = installGuard({ scope: 'user', env, hookScript: ext, node: process.execPath });
+    assert.equal(r.sourceHookScript, ext);
+    assert.match(r.hookScript, new RegExp(`^${home}/\\.agent-warden/runtime/[0-9a-f]{16}/hook\\.js$`));
+    for (const f of RUNTIME_FILES) assert.ok(fs.readFileSync(path.join(path.dirname(r.hookScript), f)).equals(fs.readFileSync(path.join(path.dirname(ext), f))), f);
+    for (const h of guardHooksIn(JSON.parse(fs.readFileSync(r.file, 'utf8')))) assert.equal(parseGuardCommand(h.command)!.hook, r.hookScript);
+    fs.rmSync(path.join(home, '.vscode'), { recursive: true });
+    const copy = hookJson(await runNode(r.hookScript, [], preToolUse('Bash', { command: 'rm -rf ~' }), { env }));
+    assert.equal(copy.hookSpecificOutput.permissionDecision, 'deny', 'the copy still runs after the extension folder is gone');
+  });
+
+  it('an update installs a second copy and moves the hooks to it; the first copy stays for hooks elsewhere', () => {
+    const first = installGuard({ scope: 'user', env, hookScript: ext, node: process.execPath });
+    const again = installGuard({ scope: 'user', env, hookScript: ext, node: process.execPath });
+    assert.equal(again.hookScript, first.hookScript, 'same content, same copy');
+    assert.equal(again.changed, false);
+    const next = extensionVersion('agent-warden-0.2.0', 'v0.2.0');
+    const second = installGuard({ scope: 'user', env, hookScript: next, node: process.execPath });
+    assert.notEqual(second.hookScript, first.hookScript);
+    assert.equal(second.changed, true);
+    assert.ok(fs.existsSync(first.hookScript) && fs.existsSync(second.hookScript));
+    assert.match(fs.readFileSync(path.join(path.dirname(second.hookScript), 'hook-main.js'), 'utf8'), /v0\.2\.0/);
+  });
+
+  it('a half-written copy left by a crash is replaced, never run', () => {
+    const dry = installGuard({ scope: 'user', env, hookScript: ext, node: process.execPath, dryRun: true });
+    assert.ok(!fs.existsSync(dry.hookScript), 'dry run copies nothing');
+    fs.mkdirSync(path.dirname(dry.hookScript), { recursive: true });
+    fs.writeFileSync(dry.hookScript, 'truncated');
+    const r = installGuard({ scope: 'user', env, hookScript: ext, node: process.execPath });
+    assert.equal(r.hookScript, dry.hookScript);
+    assert.ok(fs.readFileSync(r.hookScript).equals(fs.readFileSync(ext)));
+  });
+
+  it('--in-place and managed scope run the script where it is; a runner without its hook-main.js is refused', () => {
+    assert.equal(installGuard({ scope: 'user', env, hookScript: ext, node: process.execPath, inPlace: true, dryRun: true }).hookScript, ext);
+    const managed = path.join(home, 'managed-settings.json');
+    assert.equal(installGuard({ scope: 'managed', env, managedSettings: managed, hookScript: ext, node: process.execPath, dryRun: true }).hookScript, ext);
+    fs.rmSync(path.join(path.dirname(ext), 'hook-main.js'));
+    assert.throws(() => installGuard({ scope: 'user', env, hookScript: ext, node: process.execPath }), /cannot copy the hook runner.*hook-main\.js/);
   });
 });
 
@@ -274,7 +335,9 @@ describe('install: CLI', function () {
     assert.equal(i.code, 0, i.stderr);
     const res = JSON.parse(i.stdout);
     assert.equal(res.file, path.join(proj, '.claude', 'settings.json'));
-    assert.equal(parseGuardCommand(res.command)!.hook, HOOK, 'default hook script is dist/hook.js beside dist/cli.js');
+    assert.equal(res.sourceHookScript, HOOK, 'default hook script is dist/hook.js beside dist/cli.js');
+    assert.equal(parseGuardCommand(res.command)!.hook, res.hookScript);
+    assert.ok(res.hookScript.startsWith(path.join(home, '.agent-warden', 'runtime') + path.sep), res.hookScript);
     const again = runCli(['install', '--scope', 'project', '--dir', proj], { env });
     assert.match(again.stdout, /already installed/);
     const u = runCli(['uninstall', '--scope', 'project', '--dir', proj], { env });

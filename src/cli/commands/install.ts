@@ -12,7 +12,9 @@ export const install: Command = {
 Writes one Agent Warden hook per Claude Code event (PreToolUse decides; ConfigChange vetoes changes that
 would disable the guard; PostToolUse, PostToolUseFailure, UserPromptSubmit, SessionStart, SessionEnd,
 SubagentStart, SubagentStop and Stop are recorded) with matcher "*", an absolute runtime and an absolute
-path to dist/hook.js, and a permissions.deny backstop for the most sensitive paths. Idempotent; every other
+path to the hook runner, and a permissions.deny backstop for the most sensitive paths. For user and project
+scope the runner is first copied to <state dir>/runtime/<content hash>/, so updating or removing the
+extension or package never leaves the hooks pointing at a missing file. Idempotent; every other
 setting and hook is kept; the file is validated before an atomic replace and the previous one backed up.
 A corrupt settings file is reported and left untouched.
 
@@ -28,6 +30,8 @@ Options:
   --settings <file>        write this settings file instead of the scope's default path
   --node <path>            runtime for the hook (default: node on PATH, else this process's runtime)
   --hook <path>            the hook script (default: dist/hook.js beside this CLI)
+  --in-place               run the hook script where it is instead of from a copy in the state directory
+                           (always so for managed scope: put the runner where every user can read it)
   --policy <ref>           pass --policy to the hook (a policy file, or builtin:baseline)
   --home <dir>             pass --home (state directory) to the hook
   --claude <path>          the Claude Code binary to check (default: claude on PATH)
@@ -42,7 +46,7 @@ Options:
       {
         scope: { type: 'string' }, dir: { type: 'string' }, settings: { type: 'string' }, node: { type: 'string' }, hook: { type: 'string' },
         policy: { type: 'string' }, home: { type: 'string' }, claude: { type: 'string' }, 'on-failure': { type: 'string' },
-        'no-backstop': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
+        'no-backstop': { type: 'boolean' }, 'in-place': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
       },
       false,
     );
@@ -62,6 +66,7 @@ Options:
         ...settingsOverride,
         ...(values.node ? { node: values.node } : {}),
         ...(values.hook ? { hookScript: values.hook } : {}),
+        ...(values['in-place'] ? { inPlace: true } : {}),
         ...(values.policy ? { policy: values.policy } : {}),
         ...(values.home ? { home: values.home } : {}),
         ...(claude ? { claude } : {}),
@@ -79,6 +84,7 @@ Options:
       } else if (r.changed) io.out(`Installed Agent Warden hooks in ${r.file}${r.backup ? ` (previous file kept as ${r.backup})` : ''}.`);
       else io.out(`Agent Warden hooks already installed in ${r.file}; nothing changed.`);
       io.out(`  command:    ${r.command}`);
+      if (r.hookScript !== r.sourceHookScript) io.out(`  runner:     ${r.hookScript} (a copy of ${r.sourceHookScript})`);
       io.out(`  events:     ${r.events.join(', ')}`);
       io.out(`  onFailure:  ${r.onFailure.set ? 'block (PreToolUse, ConfigChange)' : 'not set'} — ${r.onFailure.reason}`);
       if (r.addedDenyRules.length) io.out(`  deny rules: added ${r.addedDenyRules.join(', ')}`);

@@ -2,8 +2,10 @@
  * `warden install` / `warden uninstall`: put Agent Warden's hook entries (and a permissions.deny backstop)
  * into a Claude Code settings file, or take exactly those out again.
  *
- * - One matcher group per event, matcher "*", one command hook: absolute runtime + absolute dist/hook.js,
+ * - One matcher group per event, matcher "*", one command hook: absolute runtime + absolute hook.js,
  *   quoted, with the `--agent-warden` marker, so neither a `cd` nor a missing `node` on PATH can break it.
+ *   For user and project scope the hook runs a stable copy of the runner in the state directory
+ *   (runtimeCopy.ts), so an update of the extension or package never leaves the hooks pointing at nothing.
  * - Idempotent; every other setting and hook of the user survives, in order.
  * - The resulting object is validated (validate.ts) before an atomic replace; the previous file is backed up.
  * - A corrupt or already-invalid settings file is reported, never overwritten.
@@ -25,7 +27,9 @@ import {
   isObject,
   type GuardEvent,
 } from './guardHooks';
+import { defaultStateDir } from '../context';
 import { settingsPath, type InstallScope, type LayerPathOptions } from './paths';
+import { stageHookRuntime } from './runtimeCopy';
 import { atomicWrite, readSettings, removeFile, settingsText, SettingsFileError } from './settingsFile';
 import { permissionRuleError, validateSettings, type SettingsIssue } from './validate';
 
@@ -39,6 +43,11 @@ export interface InstallOptions extends LayerPathOptions {
   node?: string;
   /** The hook script (default: dist/hook.js beside the running CLI). */
   hookScript?: string;
+  /**
+   * Run the hook script where it is instead of from a stable copy in the state directory
+   * (runtimeCopy.ts). Managed scope always runs it in place: the admin puts it where every user can read it.
+   */
+  inPlace?: boolean;
   /** Hook arguments. */
   policy?: string;
   home?: string;
@@ -78,7 +87,10 @@ export interface InstallResult {
   backup?: string;
   command: string;
   runtime: { path: string; source: 'option' | 'path' | 'running' };
+  /** The hook script the hooks run (the stable copy unless installed in place). */
   hookScript: string;
+  /** Where it was copied from. */
+  sourceHookScript: string;
   events: GuardEvent[];
   onFailure: { set: boolean; reason: string };
   addedDenyRules: string[];
@@ -222,8 +234,16 @@ export function installGuard(o: InstallOptions): InstallResult {
   const env = o.env ?? process.env;
   const file = settingsPath(o.scope, o);
   const warnings: string[] = [];
-  const hookScript = path.resolve(o.hookScript ?? defaultHookScript());
-  if (!fs.existsSync(hookScript)) throw new InstallError(`the hook script ${hookScript} does not exist (run \`npm run build\`, or pass --hook <path to dist/hook.js>)`);
+  const sourceHookScript = path.resolve(o.hookScript ?? defaultHookScript());
+  if (!fs.existsSync(sourceHookScript)) throw new InstallError(`the hook script ${sourceHookScript} does not exist (run \`npm run build\`, or pass --hook <path to dist/hook.js>)`);
+  let hookScript = sourceHookScript;
+  if (o.scope !== 'managed' && !o.inPlace) {
+    try {
+      hookScript = stageHookRuntime(sourceHookScript, path.resolve(o.home ?? defaultStateDir(env)), o.dryRun).hookScript;
+    } catch (e) {
+      throw new InstallError(`cannot copy the hook runner into the state directory: ${(e as Error).message}`);
+    }
+  }
   const runtime = resolveRuntime(o.node, env);
   if (runtime.source === 'running') warnings.push(`no \`node\` on PATH: the hooks run with this process's own runtime ${runtime.path}${runtime.env.ELECTRON_RUN_AS_NODE ? ' (as Node, ELECTRON_RUN_AS_NODE=1)' : ''}`);
 
@@ -317,6 +337,7 @@ export function installGuard(o: InstallOptions): InstallResult {
     command,
     runtime: { path: runtime.path, source: runtime.source },
     hookScript,
+    sourceHookScript,
     events: [...GUARD_EVENTS],
     onFailure,
     addedDenyRules: keptAdded.filter((r) => !(record?.addedDenyRules ?? []).includes(r)),

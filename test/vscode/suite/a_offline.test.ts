@@ -55,7 +55,11 @@ describe('in host: one-click setup (no server)', () => {
     assert.equal(r.install.file, userSettingsFile());
     assert.equal(r.install.changed, true);
     const cmd = installedCommand(userSettingsFile());
-    assert.ok(cmd.includes(path.join(sandbox.root(), 'dist', 'hook.js')), cmd);
+    // The hooks run a stable copy of this extension's runner in the state directory, not the extension folder.
+    const runner = /"([^"]+[\\/]runtime[\\/][0-9a-f]{16}[\\/]hook\.js)"/.exec(cmd)?.[1];
+    assert.ok(runner && runner.startsWith(path.join(a.stateDir(), 'runtime')), cmd);
+    assert.deepEqual(fs.readFileSync(runner), fs.readFileSync(path.join(sandbox.root(), 'dist', 'hook.js')));
+    assert.ok(!cmd.includes(path.join(sandbox.root(), 'dist')), cmd);
     const settings = JSON.parse(fs.readFileSync(userSettingsFile(), 'utf8')) as { hooks: Record<string, unknown>; permissions?: { deny?: string[] } };
     for (const ev of ['PreToolUse', 'PostToolUse', 'SessionStart', 'ConfigChange']) assert.ok(settings.hooks[ev], `hook for ${ev}`);
     assert.ok(r.steps.find((s) => s.step === 'verify')?.ok, JSON.stringify(r.steps));
@@ -78,7 +82,7 @@ describe('in host: extension updates', () => {
   it('hooks setup installed that point at a removed version of the extension are pointed at this one', async () => {
     const a = await api();
     const file = userSettingsFile();
-    const current = path.join(sandbox.root(), 'dist', 'hook.js');
+    const current = /"([^"]+[\\/]runtime[\\/][0-9a-f]{16}[\\/]hook\.js)"/.exec(installedCommand(file))![1]!;
     const old = path.join(sandbox.tmp(), 'agent-warden.agent-warden-0.0.9', 'dist', 'hook.js');
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').split(JSON.stringify(current).slice(1, -1)).join(JSON.stringify(old).slice(1, -1)));
     assert.ok(installedCommand(file).includes(old), 'the settings now name a hook runner that does not exist');
