@@ -311,6 +311,13 @@ export class Warden extends Disposable {
 
   private onSyncRun(run: SyncRun): void {
     this.recordSyncEvents(run);
+    // The signed grant list expires within a day and carries revocations: refresh it with every sync.
+    if (this.enrolled) {
+      this.exceptions.syncGrants().then(
+        (held) => this.log.debug(`grants: ${held.length} held`),
+        (e) => this.log.warn(`grants: cannot fetch the signed grant list: ${errorText(e)}`),
+      );
+    }
     const msg = `sync: ${run.result}${run.code ? ` (${run.code})` : ''}${run.message ? `: ${run.message}` : ''}; trust ${run.trust.result}; next in ${Math.round(run.nextDelayMs / 1000)} s`;
     if (run.result === 'rejected' || run.trust.result === 'rejected') this.log.warn(msg);
     else if (run.result === 'error') this.log.info(msg);

@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HookInput } from '../core/types';
-import { guardHooksIn, isObject } from '../runtime/install/guardHooks';
+import { guardHooksIn, installRecordFile, isObject, legacyInstallRecordFile } from '../runtime/install/guardHooks';
 import { managedDropInDir, scopeOfSource, settingsPath, SCOPES, type Scope } from '../runtime/install/paths';
 import { validateSettings } from '../runtime/install/validate';
 
@@ -78,8 +78,11 @@ export function readSettingsState(file: string): FileState {
 }
 
 function readRecord(settingsFile: string): RecordLike | undefined {
-  const st = readSettingsState(`${settingsFile}.agent-warden.json`);
-  return st.kind === 'ok' ? (st.data as RecordLike) : undefined;
+  for (const file of [installRecordFile(settingsFile), legacyInstallRecordFile(settingsFile)]) {
+    const st = readSettingsState(file);
+    if (st.kind === 'ok') return st.data as RecordLike;
+  }
+  return undefined;
 }
 
 function hasGuardPreToolUse(data: unknown): boolean {

@@ -131,7 +131,8 @@ export function activePolicy(stateDir: string, now: number = Date.now(), opts: A
     try {
       bundleId = readClientConfig(stateDir, managedDir).bundleId;
     } catch (e) {
-      return fallback(new BundleError('not-configured', (e as Error).message));
+      // A typo in a managed sync.json must not quietly swap the organisation's policy for the baseline.
+      return fallback(new BundleError('config-invalid', (e as Error).message));
     }
     if (!bundleId) return fallback(new BundleError('not-configured', 'no bundle id is configured (sync.json); run `warden sync --bundle-id <id> --save`'));
 

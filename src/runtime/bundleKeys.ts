@@ -10,6 +10,7 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { keyidOf, rawPublicKey, type Role, type Signer } from '../core/bundle/envelope';
 import { PrivateKeyFile, PublicKeyFile, zodMessage, type PrivateKeyFileDoc, type PublicKeyFileDoc } from '../core/bundle/schema';
 
@@ -40,6 +41,7 @@ export function writeKeyPair(prefix: string, role: Role, opts: { label?: string;
   for (const f of [privateFile, publicFile]) {
     if (!opts.force && fs.existsSync(f)) throw new Error(`${f} already exists (use --force to overwrite)`);
   }
+  fs.mkdirSync(path.dirname(path.resolve(privateFile)), { recursive: true, mode: 0o700 });
   const fd = fs.openSync(privateFile, flag, 0o600);
   try {
     fs.fchmodSync(fd, 0o600);

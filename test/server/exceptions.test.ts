@@ -14,7 +14,7 @@ import { extractFacts } from '../../src/core/facts/extract';
 import type { HookInput } from '../../src/core/types';
 import { activeGrants, syncGrants } from '../../src/runtime/grants';
 import { syncOnce } from '../../src/runtime/sync';
-import { auditEvents, cleanEnv, hookJson, preToolUse, runHook } from '../hook/support';
+import { auditEvents, cleanEnv, CLI, hookJson, preToolUse, runHook, runNode } from '../hook/support';
 import { ADMIN, adminToken, api, enrolledDevice, EX_POLICY, forEachDb, publish, signer, startServer, tmpDir, trustRoot, type TestServer } from './support';
 
 const REASON = 'release hotfix needs the test suite locally';
@@ -106,7 +106,14 @@ forEachDb('exceptions', (kind) => {
     assert.equal(r.status, 201, JSON.stringify(r.body));
     const a = await api(t.url, 'POST', `/v1/exceptions/${r.body.id}/approve`, { token: approver, json: { comment: 'ok, this exact call' } });
     assert.equal(a.status, 200, JSON.stringify(a.body));
-    await syncGrants(alice.stateDir, { managedDir: null });
+    // `warden sync` on a headless device fetches the grant list along with the bundle (spawned without
+    // blocking: the server runs in this process).
+    const wardenSync = async () => {
+      const out = await runNode(CLI, ['sync', '--home', alice.stateDir, '--managed-dir', 'none'], '', { env, timeoutMs: 60_000 });
+      assert.equal(out.code, 0, out.stderr + out.stdout);
+      return JSON.parse(out.stdout) as { grants?: { held: number } };
+    };
+    assert.deepEqual((await wardenSync()).grants, { held: 1, rejected: 0 });
 
     const allowed = hookJson(await runHook(call('npm test'), { env, args })).hookSpecificOutput;
     assert.equal(allowed.permissionDecision, 'allow', JSON.stringify(allowed));
@@ -115,6 +122,10 @@ forEachDb('exceptions', (kind) => {
     assert.equal(last.data.decision.effect, 'allow');
     assert.equal(last.data.decision.exceptionId, a.body.grantId);
     assert.equal(hookJson(await runHook(call('npm test -- --grep x'), { env, args })).hookSpecificOutput.permissionDecision, 'deny', 'another input is not covered by an exact grant');
+    const rv = await api(t.url, 'POST', `/v1/exceptions/${r.body.id}/revoke`, { token: approver, json: { comment: 'done' } });
+    assert.equal(rv.body.status, 'revoked');
+    assert.deepEqual((await wardenSync()).grants, { held: 0, rejected: 0 });
+    assert.equal(hookJson(await runHook(call('npm test'), { env, args })).hookSpecificOutput.permissionDecision, 'deny', 'revoked at the next sync');
     fs.rmSync(home, { recursive: true, force: true });
   });
 

@@ -21,6 +21,7 @@ import {
   iterateAuditLines,
   readAudit,
   readAuditEvents,
+  defaultCapBytes,
   spoolStatus,
   verifyChain,
   type AppendOptions,
@@ -259,6 +260,20 @@ describe('audit spool: crash recovery', () => {
 });
 
 describe('audit spool: disk cap', () => {
+  it('the default cap is AGENT_WARDEN_SPOOL_CAP when set (so the hook, doctor and audit status agree), else 256 MiB', () => {
+    assert.equal(defaultCapBytes({}), 256 * 1024 * 1024);
+    assert.equal(defaultCapBytes({ AGENT_WARDEN_SPOOL_CAP: '123456' }), 123456);
+    for (const bad of ['', '0', '-5', '1.5', 'lots']) assert.equal(defaultCapBytes({ AGENT_WARDEN_SPOOL_CAP: bad }), 256 * 1024 * 1024, bad);
+    const before = process.env.AGENT_WARDEN_SPOOL_CAP;
+    process.env.AGENT_WARDEN_SPOOL_CAP = '50000';
+    try {
+      assert.equal(spoolStatus(tmp).capBytes, 50000);
+    } finally {
+      if (before === undefined) delete process.env.AGENT_WARDEN_SPOOL_CAP;
+      else process.env.AGENT_WARDEN_SPOOL_CAP = before;
+    }
+  });
+
   it('ok → warn at 80 % (recorded) → critical at 95 %: allow refused, deny accepted → full: everything refused', () => {
     const cap = 40 * 1024;
     const opts = { capBytes: cap };

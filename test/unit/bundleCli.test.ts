@@ -71,6 +71,11 @@ describe('warden keygen / trust / bundle / sync', () => {
     }
   });
 
+  it('keygen creates the directory it writes into', async () => {
+    await ok('keygen', '--role', 'receipt', '--out', 'new/dir/receipt');
+    assert.ok(fs.existsSync(file('new/dir/receipt.key')) && fs.existsSync(file('new/dir/receipt.pub')));
+  });
+
   it('keygen refuses to overwrite and rejects unknown roles', async () => {
     const again = await run('keygen', '--role', 'root', '--out', 'root1');
     assert.equal(again.code, 1);

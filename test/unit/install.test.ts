@@ -235,6 +235,22 @@ describe('install: settings files', function () {
   });
 });
 
+describe('install: the install record', () => {
+  it('is not a *.json file (Claude Code reads every *.json in managed-settings.d/), and an older .json record is still honoured', () => {
+    const home = tempDir();
+    const env = cleanEnv(home);
+    const r = installGuard({ scope: 'user', env, hookScript: HOOK, node: process.execPath });
+    assert.ok(fs.existsSync(recordFileFor(r.file)));
+    assert.ok(!recordFileFor(r.file).endsWith('.json'));
+    // An install from before the rename: its record sits at the old name; uninstall still removes exactly what it added.
+    fs.renameSync(recordFileFor(r.file), `${r.file}.agent-warden.json`);
+    assert.deepEqual(readInstallRecord(r.file)?.addedDenyRules, r.addedDenyRules);
+    const u = uninstallGuard({ scope: 'user', env });
+    assert.deepEqual(u.removedDenyRules.sort(), [...r.addedDenyRules].sort());
+    assert.ok(!fs.existsSync(`${r.file}.agent-warden.json`));
+  });
+});
+
 describe('install: the hooks run a stable copy of the runner', () => {
   let home: string;
   let env: NodeJS.ProcessEnv;

@@ -10,8 +10,8 @@ export const install: Command = {
   help: `Usage: warden install --scope user|project|managed [options]
 
 Writes one Agent Warden hook per Claude Code event (PreToolUse decides; ConfigChange vetoes changes that
-would disable the guard; PostToolUse, PostToolUseFailure, UserPromptSubmit, SessionStart, SessionEnd,
-SubagentStart, SubagentStop and Stop are recorded) with matcher "*", an absolute runtime and an absolute
+would disable the guard; PostToolUse, PostToolUseFailure, PostToolBatch, UserPromptSubmit, SessionStart,
+SessionEnd, SubagentStart, SubagentStop and Stop are recorded) with matcher "*", an absolute runtime and an absolute
 path to the hook runner, and a permissions.deny backstop for the most sensitive paths. For user and project
 scope the runner is first copied to <state dir>/runtime/<content hash>/, so updating or removing the
 extension or package never leaves the hooks pointing at a missing file. Idempotent; every other
@@ -36,7 +36,7 @@ Options:
   --home <dir>             pass --home (state directory) to the hook
   --claude <path>          the Claude Code binary to check (default: claude on PATH)
   --on-failure <mode>      auto (default): set onFailure "block" when Claude Code supports it (2.1.295+);
-                           block: always set it; omit: never set it
+                           block: always set it; omit (or continue): never set it
   --no-backstop            do not add permissions.deny rules
   --dry-run                print what would be written, change nothing
   --json                   machine-readable result`,
@@ -53,7 +53,7 @@ Options:
     const scope = values.scope as InstallScope | undefined;
     if (!scope || !INSTALL_SCOPES.includes(scope)) throw new UsageError(`--scope must be one of ${INSTALL_SCOPES.join(', ')}`);
     const onFailure = (values['on-failure'] ?? 'auto') as OnFailureChoice;
-    if (!['auto', 'block', 'omit', 'continue'].includes(onFailure)) throw new UsageError('--on-failure must be auto, block or omit');
+    if (!['auto', 'block', 'omit', 'continue'].includes(onFailure)) throw new UsageError('--on-failure must be auto, block, omit or continue');
     const claude = claudeInfo(values.claude, io.env);
     if (values.claude && !claude) throw new UsageError(`--claude ${values.claude}: not found`);
     const settingsOverride = values.settings ? (scope === 'managed' ? { managedSettings: values.settings } : scope === 'user' ? { userSettings: values.settings } : undefined) : undefined;

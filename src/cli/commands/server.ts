@@ -32,7 +32,7 @@ run (default)
   --approvals <n>          approvals needed per exception request (default 1)
   --request-ttl <dur>      pending request lifetime (default 4h)
   --max-batch-bytes <n>    audit batch cap after decompression (default 20 MiB)
-  --log-level <level>      trace, debug, info (default), warn, error, silent
+  --log-level <level>      trace, debug, info (default), warn, error, fatal, silent
 
 admin-token, enrollment-token, devices (client side; admin token from --admin-token-file or
 WARDEN_ADMIN_TOKEN; --server or WARDEN_SERVER)
@@ -109,7 +109,7 @@ async function runServer(args: string[], io: Io): Promise<number> {
     headers[h.slice(0, i)] = h.slice(i + 1);
   }
   const level = values['log-level'] ?? 'info';
-  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) throw new UsageError('--log-level must be trace, debug, info, warn, error or silent');
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) throw new UsageError('--log-level must be trace, debug, info, warn, error, fatal or silent');
   const server = await createServer({
     db: values.db ?? 'sqlite:./warden-server.db',
     ...(admin ? { adminToken: admin } : {}),

@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readClientConfig, resolveManagedDir, writeClientConfig } from '../../runtime/bundleStore';
 import { defaultStateDir } from '../../runtime/context';
+import { readEnrollment } from '../../runtime/enrollment';
+import { syncGrants } from '../../runtime/grants';
 import { syncOnce } from '../../runtime/sync';
 import { checkTransport } from '../../runtime/syncHttp';
 import { readSyncStatus } from '../../runtime/syncStatus';
@@ -17,8 +19,9 @@ One sync run: follow trust rotations from the server (each verified against the 
 root), fetch the bundle with a conditional GET, verify it and activate it. A failed fetch or a
 rejected bundle keeps the last good one. Prints one JSON object: the result, the audit events
 of the run and the status the extension shows (active bundle, last attempt, next attempt, last
-rejection, and what the hook enforces right now). Run it from cron or a systemd timer on
-machines without VS Code (every few minutes).
+rejection, and what the hook enforces right now). On an enrolled device it also fetches the
+signed exception grant list (so approvals, revocations and renewals reach the hook). Run it from
+cron or a systemd timer on machines without VS Code (every few minutes).
 
 Exit code 0 when the run succeeded (updated, unchanged or not modified), 1 otherwise.
 
@@ -27,7 +30,7 @@ Options:
   --server <url>        policy server base URL (default: from sync.json); https, or http to loopback
   --bundle-id <id>      bundle to enforce, e.g. acme/default (default: from sync.json)
   --save                store --server and --bundle-id in <state dir>/sync.json
-  --token-file <file>   device bearer token (default: WARDEN_DEVICE_TOKEN, or none)
+  --token-file <file>   device bearer token (default: WARDEN_DEVICE_TOKEN, else the enrolment's)
   --managed-dir <dir>   directory of managed trust.json/sync.json (default: the platform's,
                         e.g. /etc/agent-warden); "none" to ignore it`,
   async run(args, io) {
@@ -50,7 +53,8 @@ Options:
       if (values['bundle-id']) cfg.bundleId = values['bundle-id'];
       writeClientConfig(stateDir, cfg);
     }
-    let token = io.env.WARDEN_DEVICE_TOKEN;
+    const enrollment = readEnrollment(stateDir);
+    let token = io.env.WARDEN_DEVICE_TOKEN ?? enrollment?.deviceToken;
     if (values['token-file']) token = fs.readFileSync(path.resolve(io.cwd, values['token-file']), 'utf8').trim();
     const run = await syncOnce({
       stateDir,
@@ -59,8 +63,18 @@ Options:
       ...(values['bundle-id'] ? { bundleId: values['bundle-id'] } : {}),
       ...(token ? { token } : {}),
     });
+    // Exception grants: only an enrolled device has any; a failure here never hides the bundle result.
+    let grants: { held: number; rejected: number } | { error: string } | undefined;
+    if (enrollment) {
+      try {
+        const g = await syncGrants(stateDir, { managedDir });
+        grants = { held: g.grants.length, rejected: g.rejected.length };
+      } catch (e) {
+        grants = { error: (e as Error).message };
+      }
+    }
     const status = readSyncStatus(stateDir, Date.now(), { managedDir });
-    io.out(JSON.stringify({ result: run.result, code: run.code, message: run.message, trust: run.trust, nextAttemptAt: run.status.nextAttemptAt, events: run.events, status }, null, 2));
+    io.out(JSON.stringify({ result: run.result, code: run.code, message: run.message, trust: run.trust, nextAttemptAt: run.status.nextAttemptAt, events: run.events, ...(grants ? { grants } : {}), status }, null, 2));
     const ok = (run.result === 'updated' || run.result === 'unchanged' || run.result === 'not-modified') && run.trust.result !== 'rejected';
     return ok ? 0 : 1;
   },

@@ -43,6 +43,7 @@ export const REJECT_CODES = {
   'trust-expired': 'the trust root has expired',
   // Local cache and state
   'not-configured': 'no bundle id is configured for this machine',
+  'config-invalid': 'the sync configuration (sync.json) cannot be read',
   'no-bundle': 'no bundle has been accepted on this machine yet',
   'cache-missing': 'the accepted bundle file is missing from the state directory',
   'cache-tampered': 'the cached bundle bytes differ from what was accepted',

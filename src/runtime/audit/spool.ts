@@ -116,9 +116,18 @@ interface Resolved {
   staleLockMs: number;
 }
 
+/**
+ * The cap when no option sets one: AGENT_WARDEN_SPOOL_CAP (bytes) when it is a positive integer, else
+ * 256 MiB. Read here so the hook, `warden doctor`, `warden audit status` and the extension agree.
+ */
+export function defaultCapBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.AGENT_WARDEN_SPOOL_CAP);
+  return Number.isSafeInteger(n) && n > 0 ? n : DEFAULT_CAP_BYTES;
+}
+
 function resolve(o: SpoolOptions): Resolved {
   const r: Resolved = {
-    capBytes: o.capBytes ?? DEFAULT_CAP_BYTES,
+    capBytes: o.capBytes ?? defaultCapBytes(),
     segmentBytes: o.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
     maxEventBytes: o.maxEventBytes ?? MAX_EVENT_BYTES,
     timeoutMs: o.timeoutMs ?? 2500,

@@ -147,3 +147,11 @@ export function guardCommand(p: GuardCommandParts): string {
   const env = Object.entries(p.env).map(([k, v]) => `${k}=${/^[A-Za-z0-9_.\/:-]*$/.test(v) ? v : shellQuote(v)}`);
   return [...env, shellQuote(p.node), shellQuote(p.hook), GUARD_MARKER, ...p.args.map(shellQuote)].join(' ');
 }
+
+/**
+ * The install record beside a settings file: what `warden install` added beyond its hook entries, so
+ * uninstall removes only that. Not named *.json: Claude Code reads every *.json in managed-settings.d/.
+ */
+export const installRecordFile = (settingsFile: string): string => `${settingsFile}.agent-warden-record`;
+/** Where records were kept before (read for upgrades, removed on the next write). */
+export const legacyInstallRecordFile = (settingsFile: string): string => `${settingsFile}.agent-warden.json`;

@@ -10,7 +10,7 @@
  * - The resulting object is validated (validate.ts) before an atomic replace; the previous file is backed up.
  * - A corrupt or already-invalid settings file is reported, never overwritten.
  * - What we added beyond our hook entries (deny rules, allowManagedHooksOnly) is recorded in an install
- *   record beside the settings file (`<file>.agent-warden.json`), so uninstall removes only that.
+ *   record beside the settings file (`<file>.agent-warden-record`), so uninstall removes only that.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -23,8 +23,10 @@ import {
   guardCommand,
   guardHooksIn,
   guardTimeout,
+  installRecordFile,
   isGuardCommand,
   isObject,
+  legacyInstallRecordFile,
   type GuardEvent,
 } from './guardHooks';
 import { defaultStateDir } from '../context';
@@ -111,15 +113,18 @@ export interface UninstallResult {
   warnings: string[];
 }
 
-export const recordFileFor = (settingsFile: string): string => `${settingsFile}.agent-warden.json`;
+export const recordFileFor = installRecordFile;
 
 export function readInstallRecord(settingsFile: string): InstallRecord | undefined {
-  try {
-    const rec = JSON.parse(fs.readFileSync(recordFileFor(settingsFile), 'utf8')) as InstallRecord;
-    return rec && rec.tool === 'agent-warden' ? rec : undefined;
-  } catch {
-    return undefined;
+  for (const file of [recordFileFor(settingsFile), legacyInstallRecordFile(settingsFile)]) {
+    try {
+      const rec = JSON.parse(fs.readFileSync(file, 'utf8')) as InstallRecord;
+      if (rec && rec.tool === 'agent-warden') return rec;
+    } catch {
+      // try the next name
+    }
   }
+  return undefined;
 }
 
 /** Where dist/hook.js is, seen from the running code (dist/cli.js, or out/src/… in tests). */
@@ -362,6 +367,7 @@ export function installGuard(o: InstallOptions): InstallResult {
     /* none yet */
   }
   if (oldRec !== recText) atomicWrite(recordFileFor(file), recText, { backup: false });
+  fs.rmSync(legacyInstallRecordFile(file), { force: true });
   return result;
 }
 
@@ -377,7 +383,7 @@ export function uninstallGuard(o: UninstallOptions): UninstallResult {
   const record = readInstallRecord(file);
   const result: UninstallResult = { file, changed: false, dryRun: !!o.dryRun, removedHooks: 0, removedDenyRules: [], removedFile: false, warnings };
   if (!before.exists) {
-    if (record && !o.dryRun) fs.rmSync(recordFileFor(file), { force: true });
+    if (record && !o.dryRun) for (const f of [recordFileFor(file), legacyInstallRecordFile(file)]) fs.rmSync(f, { force: true });
     return result;
   }
   const { settings: next, removed } = withoutGuardHooks(before.data);
@@ -408,6 +414,6 @@ export function uninstallGuard(o: UninstallOptions): UninstallResult {
       if (w.backup) result.backup = w.backup;
     }
   }
-  if (record) fs.rmSync(recordFileFor(file), { force: true });
+  if (record) for (const f of [recordFileFor(file), legacyInstallRecordFile(file)]) fs.rmSync(f, { force: true });
   return result;
 }

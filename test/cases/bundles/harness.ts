@@ -361,8 +361,13 @@ export const Step = z.union([
     .object({
       tamper: z
         .object({
-          target: z.string().describe('active | previous | state | mirror | anchor | managed-anchor | trust:<N>'),
-          op: z.union([z.enum(['flip', 'delete', 'copy-previous', 'snapshot', 'restore', 'point-previous']), z.object({ patch: z.record(z.string(), z.unknown()) }).strict(), z.object({ write: TrustSpec }).strict()]),
+          target: z.string().describe('active | previous | state | mirror | anchor | managed-anchor | managed-sync | trust:<N>'),
+          op: z.union([
+            z.enum(['flip', 'delete', 'copy-previous', 'snapshot', 'restore', 'point-previous']),
+            z.object({ patch: z.record(z.string(), z.unknown()) }).strict(),
+            z.object({ write: TrustSpec }).strict(),
+            z.object({ text: z.string() }).strict().describe('write this text to the file'),
+          ]),
         })
         .strict(),
     })
@@ -447,6 +452,8 @@ export class World {
         return p.anchor;
       case 'managed-anchor':
         return path.join(this.managedDir, 'trust.json');
+      case 'managed-sync':
+        return path.join(this.managedDir, 'sync.json');
       default: {
         const m = /^trust:(\d+)$/.exec(target);
         if (m) return trustVersionFile(this.stateDir, Number(m[1]));
@@ -457,6 +464,10 @@ export class World {
 
   tamper(target: string, op: Extract<Step, { tamper: unknown }>['tamper']['op']): void {
     const file = this.targetFile(target);
+    if (typeof op === 'object' && 'text' in op) {
+      fs.writeFileSync(file, op.text);
+      return;
+    }
     if (op === 'flip') {
       const b = fs.readFileSync(file);
       b[Math.floor(b.length / 2)]! ^= 0x04;
