@@ -14,6 +14,7 @@
  *   POST /v1/exceptions/<id>/approve|deny|revoke|cancel
  *   GET  /v1/grants                                 the device's active signed grants
  *   POST /v1/admin/tokens                           admin/approver/auditor tokens (admin)
+ *   GET  /v1/admin/tokens, POST /v1/admin/tokens/revoke   list them; revoke a principal's or one by id
  *   POST /v1/admin/enrollment-tokens                one-time enrolment tokens (admin)
  *   GET  /v1/admin/devices, POST /v1/admin/devices/<id>/revoke
  *   PUT  /v1/admin/bundles/<id>                     publish a pre-signed bundle (verified, anti-rollback)
@@ -190,6 +191,8 @@ export async function createServer(opts: ServerOptions): Promise<WardenServer> {
     return { admin: await admin(req, ...roles) };
   }
 
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not-found', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
+
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (err instanceof HttpError) {
       for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
@@ -224,6 +227,40 @@ export async function createServer(opts: ServerOptions): Promise<WardenServer> {
     const token = newToken('admin');
     await db.run('INSERT INTO admin_tokens (token_hash, principal, roles, created_by, created_at) VALUES (?, ?, ?, ?, ?)', [tokenHash(token), principal, JSON.stringify([...new Set(roles)]), p.principal, clock()]);
     return reply.code(201).send({ token, principal, roles: [...new Set(roles)] });
+  });
+
+  app.get('/v1/admin/tokens', async (req) => {
+    await admin(req, 'admin');
+    const rows = await db.all<{ token_hash: string; principal: string; roles: string; created_by: string; created_at: number; revoked_at: number | null }>(
+      'SELECT token_hash, principal, roles, created_by, created_at, revoked_at FROM admin_tokens ORDER BY created_at, token_hash',
+    );
+    return {
+      tokens: rows.map((r) => ({
+        id: r.token_hash.slice(0, 12),
+        principal: r.principal,
+        roles: JSON.parse(r.roles) as string[],
+        createdBy: r.created_by,
+        createdAt: new Date(Number(r.created_at)).toISOString(),
+        revokedAt: r.revoked_at === null ? null : new Date(Number(r.revoked_at)).toISOString(),
+      })),
+    };
+  });
+
+  /** Revoke admin/approver/auditor tokens: every active token of a principal, or the one whose id is given. */
+  app.post('/v1/admin/tokens/revoke', async (req) => {
+    const p = await admin(req, 'admin');
+    const b = isObj(req.body) ? req.body : {};
+    const principal = str(b.principal, 'principal', { max: 128, optional: true });
+    const id = str(b.id, 'id', { max: 64, optional: true });
+    if (!principal === !id) throw httpError(400, 'bad-request', 'give exactly one of principal or id (the 12-character id GET /v1/admin/tokens lists)');
+    if (id && !/^[0-9a-f]{12}$/.test(id)) throw httpError(400, 'bad-request', 'id must be the 12 hex characters GET /v1/admin/tokens lists');
+    const active = await db.all<{ token_hash: string; principal: string }>('SELECT token_hash, principal FROM admin_tokens WHERE revoked_at IS NULL');
+    const hit = active.filter((r) => (principal ? r.principal === principal : r.token_hash.startsWith(id!)));
+    if (id && hit.length > 1) throw httpError(409, 'ambiguous', `more than one token starts with ${id}`);
+    const now = clock();
+    for (const r of hit) await db.run('UPDATE admin_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL', [now, r.token_hash]);
+    req.log.info({ by: p.principal, principal, id, revoked: hit.length }, 'admin tokens revoked');
+    return { revoked: hit.length, tokens: hit.map((r) => ({ id: r.token_hash.slice(0, 12), principal: r.principal })) };
   });
 
   app.post('/v1/admin/enrollment-tokens', async (req, reply) => {

@@ -49,6 +49,35 @@ forEachDb('server API', (kind) => {
     assert.equal((await api(t.url, 'POST', '/v1/admin/tokens', { token: aud, json: { principal: 'x', roles: ['admin'] } })).status, 403);
   });
 
+  it('admin tokens are listed without their secret and can be revoked, by principal or by id; revoked ones get 401', async () => {
+    const a1 = (await api(t.url, 'POST', '/v1/admin/tokens', { token: ADMIN, json: { principal: 'rita', roles: ['approver'] } })).body.token as string;
+    const a2 = (await api(t.url, 'POST', '/v1/admin/tokens', { token: ADMIN, json: { principal: 'rita', roles: ['auditor'] } })).body.token as string;
+    const s1 = (await api(t.url, 'POST', '/v1/admin/tokens', { token: ADMIN, json: { principal: 'sam', roles: ['auditor'] } })).body.token as string;
+    const list = await api(t.url, 'GET', '/v1/admin/tokens', { token: ADMIN });
+    assert.equal(list.status, 200);
+    const text = JSON.stringify(list.body);
+    for (const secret of [a1, a2, s1]) assert.ok(!text.includes(secret), 'no token value in the list');
+    const sam = (list.body.tokens as { id: string; principal: string }[]).filter((x) => x.principal === 'sam');
+    assert.equal(sam.length, 1);
+    assert.equal((await api(t.url, 'GET', '/v1/admin/devices', { token: s1 })).status, 200);
+    assert.equal((await api(t.url, 'POST', '/v1/admin/tokens/revoke', { token: s1, json: { principal: 'rita' } })).status, 403, 'an auditor cannot revoke');
+    const byPrincipal = await api(t.url, 'POST', '/v1/admin/tokens/revoke', { token: ADMIN, json: { principal: 'rita' } });
+    assert.equal(byPrincipal.body.revoked, 2);
+    assert.equal((await api(t.url, 'GET', '/v1/exceptions', { token: a1 })).status, 401);
+    assert.equal((await api(t.url, 'GET', '/v1/admin/devices', { token: a2 })).status, 401);
+    assert.equal((await api(t.url, 'POST', '/v1/admin/tokens/revoke', { token: ADMIN, json: { id: sam[0]!.id } })).body.revoked, 1);
+    assert.equal((await api(t.url, 'GET', '/v1/admin/devices', { token: s1 })).status, 401);
+    assert.equal((await api(t.url, 'POST', '/v1/admin/tokens/revoke', { token: ADMIN, json: { principal: 'rita', id: sam[0]!.id } })).status, 400);
+    const after = (await api(t.url, 'GET', '/v1/admin/tokens', { token: ADMIN })).body.tokens as { principal: string; revokedAt: string | null }[];
+    assert.ok(after.filter((x) => x.principal === 'rita' || x.principal === 'sam').every((x) => x.revokedAt));
+  });
+
+  it('an unknown route answers 404 in the API\'s error shape', async () => {
+    const r = await api(t.url, 'GET', '/v1/nope');
+    assert.equal(r.status, 404);
+    assert.equal(r.body.error, 'not-found');
+  });
+
   it('enrolment: one-time token → device id + token; only token hashes are stored', async () => {
     const token = await enrollmentToken(t.url, 'alice');
     const r1 = await api(t.url, 'POST', '/v1/enroll', { json: { enrollmentToken: token, deviceId: 'device-aaaa-0001', deviceName: 'laptop' } });

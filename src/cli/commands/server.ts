@@ -7,6 +7,8 @@ import { UsageError, type Command, type Io } from '../types';
 
 const USAGE = `Usage: warden server [run] [--port <n>] [--host <addr>] [--db sqlite:<path>|postgres://…] [options]
        warden server admin-token --principal <id> --role <admin|approver|auditor>… [--server <url>]
+       warden server admin-tokens [--server <url>]
+       warden server revoke-admin-token (--principal <id> | --id <token id>) [--server <url>]
        warden server enrollment-token --user <id> [--bundle-id <id>] [--ttl 7d] [--device-id <id>] [--server <url>]
        warden server devices [--server <url>]`;
 
@@ -34,10 +36,15 @@ run (default)
   --max-batch-bytes <n>    audit batch cap after decompression (default 20 MiB)
   --log-level <level>      trace, debug, info (default), warn, error, fatal, silent
 
-admin-token, enrollment-token, devices (client side; admin token from --admin-token-file or
-WARDEN_ADMIN_TOKEN; --server or WARDEN_SERVER)
+admin-token, admin-tokens, revoke-admin-token, enrollment-token, devices (client side; admin token
+from --admin-token-file or WARDEN_ADMIN_TOKEN; --server or WARDEN_SERVER)
   admin-token       create a token for a principal with roles: approver (reviews exceptions),
                     auditor (reads the audit trail), admin (everything else). Prints it once.
+  admin-tokens      list the tokens created so far (principal, roles, id, created, revoked); never
+                    the tokens themselves (only their hashes are stored).
+  revoke-admin-token  revoke every active token of a principal, or the one with this id (from
+                    admin-tokens); the next request with it gets 401. The bootstrap token given with
+                    --admin-token-file at start changes only with a restart.
   enrollment-token  create a one-time enrolment token for a user's device (default TTL 7d);
                     --device-id re-enrols a known device (its audit chain continues).
   devices           list enrolled devices with their audit position and last heartbeat.`;
@@ -144,6 +151,22 @@ export const server: Command = {
       const { values } = parseArgs(rest, { server: { type: 'string' }, 'admin-token-file': { type: 'string' }, principal: { type: 'string' }, role: { type: 'string', multiple: true } }, false);
       if (!values.principal || !values.role?.length) throw new UsageError('--principal and at least one --role are required');
       const { body } = await callJson('POST', endpoint(serverUrl(values.server, io), 'v1/admin/tokens'), { token: adminToken(values['admin-token-file'], io), json: { principal: values.principal, roles: values.role } });
+      io.out(JSON.stringify(body, null, 2));
+      return 0;
+    }
+    if (sub === 'admin-tokens') {
+      const { values } = parseArgs(rest, { server: { type: 'string' }, 'admin-token-file': { type: 'string' } }, false);
+      const { body } = await callJson('GET', endpoint(serverUrl(values.server, io), 'v1/admin/tokens'), { token: adminToken(values['admin-token-file'], io) });
+      io.out(JSON.stringify(body, null, 2));
+      return 0;
+    }
+    if (sub === 'revoke-admin-token') {
+      const { values } = parseArgs(rest, { server: { type: 'string' }, 'admin-token-file': { type: 'string' }, principal: { type: 'string' }, id: { type: 'string' } }, false);
+      if (!values.principal === !values.id) throw new UsageError('give exactly one of --principal or --id');
+      const { body } = await callJson('POST', endpoint(serverUrl(values.server, io), 'v1/admin/tokens/revoke'), {
+        token: adminToken(values['admin-token-file'], io),
+        json: values.principal ? { principal: values.principal } : { id: values.id },
+      });
       io.out(JSON.stringify(body, null, 2));
       return 0;
     }
