@@ -31,9 +31,12 @@ import { leanTrustParser, verifyWithTrust } from '../core/bundle/trust';
 import { readDeviceId } from './audit/device';
 import { FileLock } from './audit/lock';
 import { ackUpTo, AuditError, auditDir, readAudit, readCursor, spoolStatus, type AuditRecord } from './audit/spool';
+import { activePolicy } from './bundleActive';
 import { resolveManagedDir, writeFileAtomic } from './bundleStore';
 import { readEnrollment } from './enroll';
 import { endpoint, replyJson, request, TransportError, type Reply } from './forwardHttp';
+import { guardHooksIn } from './install/guardHooks';
+import { settingsPath } from './install/paths';
 import { parseRetryAfter } from './syncHttp';
 import { loadTrustChain } from './trustStore';
 
@@ -535,7 +538,26 @@ export async function forwardOnce(opts: ForwarderOptions): Promise<DrainResult> 
   return new Forwarder(opts).drain();
 }
 
-/** `POST /v1/status`: this device's spool and active bundle, for the server's device view. */
+/**
+ * What this machine enforces, for the heartbeat: the active policy (bundle, or the baseline and why) and
+ * whether the guard's PreToolUse hook is in the user or managed Claude Code settings (no probe: the doctor
+ * does that). Lets the server's device list show drift: an old bundle, a fallback, hooks removed.
+ */
+export function enforcementSummary(stateDir: string, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  const a = activePolicy(stateDir, Date.now(), {});
+  const policy = a.source === 'bundle' ? { source: 'bundle', bundleId: a.bundle.bundleId, epoch: a.bundle.epoch, version: a.bundle.version, state: a.state } : { source: 'baseline', reason: a.reason };
+  const hooks: Record<string, boolean | null> = {};
+  for (const scope of ['user', 'managed'] as const) {
+    try {
+      hooks[scope] = guardHooksIn(JSON.parse(fs.readFileSync(settingsPath(scope, { env }), 'utf8'))).some((h) => h.event === 'PreToolUse');
+    } catch (e) {
+      hooks[scope] = (e as NodeJS.ErrnoException).code === 'ENOENT' ? false : null; // null: unreadable or invalid
+    }
+  }
+  return { policy, hooks };
+}
+
+/** `POST /v1/status`: this device's spool, forwarder, active policy and hooks, for the server's device view. */
 export async function sendHeartbeat(stateDir: string, opts: { server?: string; token?: string; extra?: Record<string, unknown> } = {}): Promise<void> {
   const e = readEnrollment(stateDir);
   const server = opts.server ?? e?.server;
@@ -548,6 +570,7 @@ export async function sendHeartbeat(stateDir: string, opts: { server?: string; t
     time: new Date().toISOString(),
     spool: { lastSeq: s.lastSeq, ackedSeq: s.ackedSeq, backlog: s.backlog, bytesUsed: s.bytesUsed, level: s.level },
     forwarder: fwd ? { state: fwd.state, lastSuccess: fwd.lastSuccess ?? null, lastError: fwd.lastError ?? null, deadLettered: fwd.deadLettered.length } : null,
+    ...enforcementSummary(stateDir),
     ...opts.extra,
   };
   const r = await request('POST', endpoint(server, 'v1/status'), { headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body), timeoutMs: 15_000 });

@@ -28,6 +28,19 @@ export class TrustState {
     }
     s.chain = [t];
     s.envelopes.set(t.version, anchor);
+    const foreign = await db.get<{ version: number; tenant: string }>('SELECT version, tenant FROM trust_docs WHERE tenant <> ? ORDER BY version LIMIT 1', [t.tenant]);
+    if (foreign) throw new Error(`the database holds trust v${foreign.version} of tenant ${JSON.stringify(foreign.tenant)}, but the configured root is for ${JSON.stringify(t.tenant)}: a database of another deployment?`);
+    // Started with a newer root than the database has seen: it must be the rotation of the one before it.
+    const before = await db.get<{ envelope: string }>('SELECT envelope FROM trust_docs WHERE version = ?', [t.version - 1]);
+    if (before) {
+      const prevBytes = Buffer.from(before.envelope, 'utf8');
+      try {
+        const prev = openAnchor(prevBytes, sha256Hex(prevBytes), parseTrustPayload, null);
+        openRotation(anchor, sha256Hex(anchor), prev, parseTrustPayload, null);
+      } catch (e) {
+        throw new Error(`the configured trust root v${t.version} is not a rotation of the database's trust v${t.version - 1}: ${(e as Error).message}`);
+      }
+    }
     await db.run('INSERT INTO trust_docs (version, tenant, sha256, envelope, published_by, published_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', [t.version, t.tenant, t.sha256, anchor.toString('utf8'), 'configuration', now]);
     const stored = await db.get<{ sha256: string }>('SELECT sha256 FROM trust_docs WHERE version = ?', [t.version]);
     if (stored && stored.sha256 !== t.sha256) throw new Error(`the database holds another trust v${t.version} than the configured root (sha256 ${stored.sha256.slice(0, 16)}…): a database of another deployment?`);

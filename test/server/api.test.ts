@@ -9,8 +9,12 @@ import * as path from 'node:path';
 import { activePolicy } from '../../src/runtime/bundleActive';
 import { readEnrollment } from '../../src/runtime/enroll';
 import { syncOnce } from '../../src/runtime/sync';
+import { enforcementSummary as sendHeartbeatSummaryOf, sendHeartbeat } from '../../src/runtime/forward';
+
+const sendHeartbeatSummary = (stateDir: string) => sendHeartbeatSummaryOf(stateDir) as { policy: { source: string } };
 import { buildTrust } from '../cases/bundles/harness';
-import { ADMIN, api, BUNDLE_ID, bundleBytes, DAY, enrolledDevice, enrollmentToken, forEachDb, NOW, publish, startServer, tmpDir, trustRoot, type TestServer } from './support';
+import { createServer } from '../../src/server/app';
+import { ADMIN, api, BUNDLE_ID, bundleBytes, DAY, enrolledDevice, enrollmentToken, forEachDb, freshDb, NOW, publish, startServer, tmpDir, trustRoot, type TestServer } from './support';
 import { enroll } from '../../src/runtime/enroll';
 
 forEachDb('server API', (kind) => {
@@ -221,5 +225,52 @@ forEachDb('server API', (kind) => {
     const me = (list.body.devices as { id: string; status: { spool: { backlog: number } } | null; lastSeen: string | null }[]).find((x) => x.id === d.deviceId)!;
     assert.equal(me.status!.spool.backlog, 3);
     assert.ok(me.lastSeen);
+  });
+
+  it('heartbeat from the forwarder carries what the device enforces: the active bundle and whether the hooks are in place', async () => {
+    const d = await enrolledDevice(t.url, dir, 'ivy');
+    const before = await sendHeartbeatSummary(d.stateDir);
+    assert.equal(before.policy.source, 'baseline', 'nothing synced yet');
+    assert.equal((await syncOnce({ stateDir: d.stateDir, managedDir: null })).result, 'updated');
+    await sendHeartbeat(d.stateDir);
+    const list = await api(t.url, 'GET', '/v1/admin/devices', { token: ADMIN });
+    const me = (list.body.devices as { id: string; status: { policy: { source: string; bundleId?: string; version?: number }; hooks: Record<string, unknown> } }[]).find((x) => x.id === d.deviceId)!;
+    assert.equal(me.status.policy.source, 'bundle');
+    assert.equal(me.status.policy.bundleId, BUNDLE_ID);
+    assert.equal(typeof me.status.policy.version, 'number');
+    assert.deepEqual(Object.keys(me.status.hooks).sort(), ['managed', 'user']);
+  });
+});
+
+forEachDb('server start: the configured trust root must belong to the database', (kind) => {
+  let dir: string;
+  let db: Awaited<ReturnType<typeof freshDb>>;
+  const start = async (trust: Buffer) => {
+    const s = await createServer({ db: db.url, adminToken: ADMIN, trustRoot: trust, logger: false });
+    await s.close();
+  };
+  before(async () => {
+    dir = tmpDir('aw-srv-trust-');
+    db = await freshDb(kind, dir);
+    await start(trustRoot()); // the deployment's v1
+  });
+  after(async () => {
+    await db.drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a root of another tenant', async () => {
+    await assert.rejects(start(buildTrust({ tenant: 'other', issuedAt: NOW - DAY, expiresAt: NOW + 365 * DAY })), /tenant "acme", but the configured root is for "other"/);
+  });
+
+  it('refuses a v2 that is not a rotation of the stored v1 (new root keys the old ones never signed)', async () => {
+    const foreignRoots = ['x-root1', 'x-root2', 'x-root3'].map((key) => ({ key, role: 'root' as const }));
+    const v2 = buildTrust({ version: 2, issuedAt: NOW - 1000, expiresAt: NOW + 300 * DAY, keys: [...foreignRoots, { key: 'policy', role: 'policy' }], signers: ['x-root1', 'x-root2'] });
+    await assert.rejects(start(v2), /not a rotation of the database's trust v1/);
+  });
+
+  it('accepts the legitimate v2 rotation, and v1 again afterwards', async () => {
+    await start(buildTrust({ version: 2, issuedAt: NOW - 1000, expiresAt: NOW + 300 * DAY }));
+    await start(trustRoot());
   });
 });
