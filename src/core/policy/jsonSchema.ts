@@ -23,8 +23,8 @@ const REFERENCE_INTRO = `# Policy reference
 
 Generated from the zod schemas by \`npm run schemas\` (the same source as \`schemas/*.json\`); do not edit by
 hand. Policies and their test suites are YAML; editors validate them with the JSON Schemas, and
-\`warden validate\` reports errors as \`file:line:col\`. The README's *Writing a policy* section explains how
-rules combine (any deny wins, then ask, then allow, then the default effect).`;
+\`warden validate\` reports errors as \`file:line:col\`. The README's *Policies* section explains how rules
+combine (any deny wins, then ask, then allow, then the default effect).`;
 
 /** The policy reference document (markdown). */
 export function policyReferenceText(): string {
