@@ -145,3 +145,6 @@ for (const [k, v] of Object.entries(results.process)) console.log(`  ${k.padEnd(
 fs.mkdirSync(path.join(root, '.bench'), { recursive: true });
 fs.writeFileSync(path.join(root, '.bench/results.json'), JSON.stringify(results, null, 2));
 console.log('\nwritten to .bench/results.json');
+
+// Content scanning (issue 9): PostToolUse scanning of a 1 MB output, tainted-session PreToolUse, next to `node -e 0`.
+await import('./scan.mjs');

@@ -118,6 +118,55 @@ export interface ContextFacts {
   hookEvent?: string;
 }
 
+/** Where in a tool input a secret was found: file content written, a shell command, a URL, other arguments. */
+export type SecretWhere = 'content' | 'command' | 'url' | 'arguments';
+
+/** A credential in the tool input (src/core/scan/secrets.ts). Never holds the value. */
+export interface SecretFact {
+  /** Format or rule, e.g. `github-token`, `aws-access-key`, `credential` (key/value), `high-entropy`. */
+  kind: string;
+  detector: 'format' | 'keyed' | 'entropy';
+  in: SecretWhere;
+  /** JSON pointer into tool_input (`/content`, `/command`, `/edits/0/new_string`). */
+  field: string;
+  /** How it was hidden: plain, expanded (shell variables), base64, url-encoded, invisible-chars, unicode-compat, hex. */
+  encoding: string;
+  /** First 12 hex characters of the sha256 of the value. */
+  fingerprint: string;
+  length: number;
+  /** A documented example or an obvious placeholder (test fixtures, documentation). */
+  placeholder: boolean;
+}
+
+/** Why a session is tainted (src/core/session/taint.ts). */
+export type TaintKind = 'injection' | 'untrusted-fetch' | 'secret-read';
+
+/** One thing the agent read earlier in this session that makes its next sensitive action suspect. */
+export interface TaintFact {
+  kind: TaintKind;
+  /** The tool whose output tainted the session, and where it came from (URL, path, server). */
+  tool: string;
+  source: string;
+  /** ISO time. */
+  at: string;
+  /** The audit event id of the PostToolUse record that found it. */
+  eventId?: string;
+  /** Signal kinds (e.g. hidden-comment, role-marker) or the host. */
+  signals: string[];
+  severity?: string;
+}
+
+/** How an MCP server compares with what Agent Warden recorded at session start (src/core/session/mcp.ts). */
+export type McpStatus = 'known' | 'new' | 'changed' | 'unconfigured';
+
+export interface McpFact {
+  server: string;
+  tool: string;
+  status: McpStatus;
+  /** The settings layer the server is configured in, when known. */
+  scope?: string;
+}
+
 /** Everything a tool call does, as far as the analyser can tell. */
 export interface Facts {
   tool: string;
@@ -129,11 +178,17 @@ export interface Facts {
   /** Reasons the call could not be analysed. Non-empty means the policy's `unanalyzable` effect applies. */
   unanalyzable: string[];
   context: ContextFacts;
+  /** Credentials in the input (content written, command, URL, arguments). */
+  secrets?: SecretFact[];
+  /** What tainted this session (read from the guard's state by the hook). */
+  taint?: TaintFact[];
+  /** For MCP tools: the server, the tool and how the server compares with its recorded definition. */
+  mcp?: McpFact;
 }
 
 /** One fact that made a rule match, for explanations. */
 export interface MatchedFact {
-  kind: 'tool' | 'path' | 'command' | 'url' | 'env' | 'risk' | 'context' | 'unanalyzable';
+  kind: 'tool' | 'path' | 'command' | 'url' | 'env' | 'risk' | 'context' | 'unanalyzable' | 'secret' | 'taint' | 'mcp';
   /** Short human text, e.g. `read /home/u/project/.env (cat operand)`. */
   text: string;
   /** The condition that matched, e.g. the glob or program name. */

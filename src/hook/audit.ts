@@ -3,7 +3,7 @@
  * spool (durably, before the hook answers), through src/runtime/audit/record.ts. A failed append throws;
  * the caller decides (PreToolUse: deny).
  */
-import { buildPolicyEvent, type DecisionMeta, type PolicyEventData, type PolicyInfo } from '../core/audit/event';
+import { buildHookEvent, buildPolicyEvent, type DecisionMeta, type HookExtra, type PolicyEventData, type PolicyInfo } from '../core/audit/event';
 import type { BundleEvent } from '../core/bundle/events';
 import type { Decision, HookInput } from '../core/types';
 import { auditContext, recordDecision, recordHookEvent, type AuditSetup } from '../runtime/audit/record';
@@ -34,8 +34,9 @@ export class AuditLog {
    * is past 95 % of its cap and the decision is an allow). `timeoutMs` bounds the wait for the spool lock:
    * the hook passes what is left of its own deadline.
    */
-  decision(input: HookInput, decision: Decision, meta: DecisionMeta, timeoutMs?: number): AppendResult {
-    const setup = timeoutMs === undefined ? this.setup : { ...this.setup, spool: { ...this.setup.spool, timeoutMs } };
+  decision(input: HookInput, decision: Decision, meta: DecisionMeta, timeoutMs?: number, erase?: readonly string[]): AppendResult {
+    let setup = timeoutMs === undefined ? this.setup : { ...this.setup, spool: { ...this.setup.spool, timeoutMs } };
+    if (erase?.length) setup = { ...setup, erase: [...(setup.erase ?? []), ...erase] };
     return recordDecision(setup, input, decision, meta);
   }
 
@@ -56,8 +57,11 @@ export class AuditLog {
   }
 
   /** Append a hook (recorded event) event. Throws when it could not be written. */
-  hook(input: HookInput): AppendResult {
-    return recordHookEvent(this.setup, input);
+  hook(input: HookInput, extra?: HookExtra, opts: { id?: string; erase?: readonly string[] } = {}): AppendResult {
+    if (!extra && !opts.id && !opts.erase?.length) return recordHookEvent(this.setup, input);
+    const ctx = auditContext(opts.erase?.length ? { ...this.setup, erase: [...(this.setup.erase ?? []), ...opts.erase] } : this.setup);
+    if (opts.id) ctx.newId = () => opts.id!;
+    return appendAuditEvent(this.setup.stateDir, buildHookEvent(input, ctx, extra), this.setup.spool);
   }
 }
 

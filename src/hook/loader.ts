@@ -33,9 +33,16 @@ function load(): void {
     cachedData = undefined;
   }
   const script = new vm.Script(Module.wrap(source), { filename: main, ...(cachedData ? { cachedData } : {}) });
+  const mod = new Module(main, module);
   if (!cachedData || script.cachedDataRejected) {
-    // Made at exit, so it also holds every function this run compiled lazily.
+    // Made at exit, so it also holds every function this run compiled lazily, and, after the runner's warm-up
+    // (warm.ts: in-memory PreToolUse/PostToolUse work), the hot path whatever event this first run was.
     process.once('exit', () => {
+      try {
+        (mod.exports as { warm?: () => void }).warm?.();
+      } catch {
+        /* the cache is an optimisation */
+      }
       const tmp = `${cacheFile}.${process.pid}.tmp`;
       try {
         fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o644 });
@@ -54,7 +61,6 @@ function load(): void {
     });
   }
   const fn = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: unknown, filename: string, dirname: string) => void;
-  const mod = new Module(main, module);
   mod.filename = main;
   fn.call(mod.exports, mod.exports, require, mod, main, __dirname);
 }

@@ -60,12 +60,36 @@ export function configBlockOutput(reasons: string[]): HookOutput {
   };
 }
 
+/**
+ * Content facts behind the deciding rules, for the reason: which credential (kind, place, fingerprint), what
+ * tainted the session (tool, source, signals, audit event), the MCP server's status.
+ */
+function contentWhy(d: Decision): string {
+  const texts: string[] = [];
+  for (const m of d.matches) {
+    if (!d.ruleIds.includes(m.ruleId)) continue;
+    for (const f of m.facts) if ((f.kind === 'taint' || f.kind === 'secret' || f.kind === 'mcp') && !texts.includes(f.text)) texts.push(f.text);
+  }
+  return texts.length ? ` Why: ${texts.slice(0, 3).join('; ')}.` : '';
+}
+
 /** The human text shown to the model (and the user) for a decision. */
 export function decisionReason(d: Decision, eventId?: string): string {
   const rules = d.ruleIds.length ? ` [rule ${d.ruleIds.join(', ')}]` : '';
   const fix = d.remediation ? ` ${d.remediation.replace(/[.\s]+$/, '')}.` : '';
   const ref = ` (policy ${d.policy.id} ${d.policy.version}${eventId ? `, event ${eventId}` : ''})`;
-  return `${d.reason.replace(/[.\s]+$/, '')}${rules}.${fix}${ref}`;
+  return `${d.reason.replace(/[.\s]+$/, '')}${rules}.${contentWhy(d)}${fix}${ref}`;
+}
+
+/**
+ * PostToolUse: never blocks. `context` goes to the model (hookSpecificOutput.additionalContext), `message` to
+ * the user (systemMessage).
+ */
+export function postToolUseOutput(context?: string, message?: string, event: 'PostToolUse' | 'PostToolUseFailure' = 'PostToolUse'): HookOutput {
+  const out: HookOutput = {};
+  if (context) out.hookSpecificOutput = { hookEventName: event, additionalContext: context };
+  if (message) out.systemMessage = `Agent Warden: ${message}`;
+  return out;
 }
 
 /**

@@ -5,7 +5,11 @@
  *
  * - PreToolUse: decide with the policy, append the decision to the audit spool, then answer. If the audit
  *   append fails the call is denied (nothing is allowed that is not on disk).
- * - ConfigChange: veto a settings reload that would remove or disable the guard (configChange.ts), record.
+ * - ConfigChange: veto a settings reload that would remove or disable the guard (configChange.ts), record,
+ *   refresh the MCP inventory (mcp.ts).
+ * - PostToolUse / PostToolUseFailure: scan the output for credentials and prompt injection, warn the model,
+ *   taint the session as the policy says, record (post.ts). Never blocks.
+ * - SessionStart: also record the configured MCP servers and flag new or changed ones (mcp.ts).
  * - PostToolUse, PostToolUseFailure, UserPromptSubmit, SessionStart, SessionEnd, SubagentStart,
  *   SubagentStop, Stop and any other event: record, answer `{}` (or a warning), never block.
  * Subagent calls carry agent_id / agent_type and go through exactly the same path.
@@ -23,6 +27,15 @@ import { AuditLog, capWarning } from './audit';
 import { checkConfigChange, layerFiles, readSettingsState } from './configChange';
 import { selectPolicy, type SelectedPolicy } from './policy';
 import { configBlockOutput, denyOutput, failureOutput, preToolUseOutput, recordOutput, type HookOutput } from './output';
+import { evaluate } from '../core/evaluate/evaluate';
+import { extractFacts, type SessionFacts } from '../core/facts/extract';
+import { activeTaint } from '../core/session/taint';
+import { analysisEnv } from '../runtime/context';
+import { pruneTaint, readTaint } from '../runtime/sessionTaint';
+import type { HookExtra } from '../core/audit/event';
+import { mcpStatus, updateMcpInventory, type McpRecord } from './mcp';
+import { postToolUse } from './post';
+import { inputSignals, secretErasePointers } from './signals';
 
 export const MAX_DEPTH = 64;
 
@@ -132,21 +145,44 @@ export function runHook(argv: string[], raw: string, timing: HookTiming, runEnv:
 
   const managedSettings = runEnv.managedSettings ?? env.AGENT_WARDEN_MANAGED_SETTINGS;
   if (event === 'PreToolUse') return preToolUse(input, args, timing, machine, audit, env);
-  if (event === 'ConfigChange') return configChange(input, audit, env, managedSettings);
-  return record(input, audit, env, managedSettings);
+  const stateDir = args.home ?? defaultStateDir(env);
+  if (event === 'PostToolUse' || event === 'PostToolUseFailure') return postToolUse(input, { args, stateDir, machine, audit, env, deadline: timing.deadline });
+  if (event === 'ConfigChange') return configChange(input, audit, env, managedSettings, stateDir);
+  return record(input, audit, env, managedSettings, stateDir);
 }
 
 function preToolUse(input: HookInput, args: HookArgs, timing: HookTiming, machine: ReturnType<typeof machineContext>, audit: AuditLog, env: NodeJS.ProcessEnv): HookOutput {
   let decision: Decision;
   let selected: SelectedPolicy | undefined;
+  let signals: ReturnType<typeof inputSignals> = [];
+  let erase: string[] = [];
   // The state dir as the OS spells it (machine.stateDir is its POSIX form, for policy paths).
   const stateDir = args.home ?? defaultStateDir(env);
   try {
     selected = selectPolicy(args.policy, stateDir);
-    const engine = new Engine(selected.policy, machine, nodeFsProbe(), env.CLAUDE_PROJECT_DIR);
+    const fsProbe = nodeFsProbe();
+    const engine = new Engine(selected.policy, machine, fsProbe, env.CLAUDE_PROJECT_DIR);
+    const workspace = engine.workspaceFor(input);
+    const compiled = engine.compiledFor(workspace);
+    // Session state, only when a rule can use it: the taint file (one open; none exists for an untainted
+    // session) and, for MCP calls, the server's recorded status.
+    const session: SessionFacts = {};
+    if (compiled.uses.taint && typeof input.session_id === 'string' && input.session_id) {
+      const records = readTaint(stateDir, input.session_id);
+      if (records.length) session.taint = activeTaint(records, Date.now(), compiled.scan.taintExpiresMs);
+    }
+    const tool = typeof input.tool_name === 'string' ? input.tool_name : '';
+    if (compiled.uses.mcp && tool.startsWith('mcp__')) {
+      const server = tool.split('__')[1] ?? '';
+      const st = mcpStatus(stateDir, workspace, server);
+      if (st) session.mcp = { [server]: st };
+    }
     // Signed exception grants for this user and device; none when not enrolled or the list is stale.
     const grants = activeGrants(stateDir, Date.now(), { caseInsensitive: machine.platform !== 'linux' });
-    decision = engine.decide(input, timing.deadline, grants.contextFor(input)).decision;
+    const facts = extractFacts(input, { ...analysisEnv(machine, workspace, fsProbe, timing.deadline), secrets: compiled.uses.secret, session });
+    decision = evaluate(compiled, facts, grants.contextFor(input));
+    signals = inputSignals(facts);
+    erase = secretErasePointers(facts);
   } catch (e) {
     decision = internalDeny(`the policy could not be evaluated: ${(e as Error).message}`);
   }
@@ -157,19 +193,19 @@ function preToolUse(input: HookInput, args: HookArgs, timing: HookTiming, machin
       return denyOutput(`the audit record could not be written (${(e as Error).message})`);
     }
   }
-  const meta = (): DecisionMeta => ({ latencyMs: Date.now() - timing.started, exceptionId: decision.exception?.grantId ?? null, ...(selected ? { policy: selected.info } : {}) });
+  const meta = (): DecisionMeta => ({ latencyMs: Date.now() - timing.started, exceptionId: decision.exception?.grantId ?? null, ...(selected ? { policy: selected.info } : {}), ...(signals.length ? { signals } : {}) });
   // The spool lock wait may use what is left of the hook's own deadline, never more.
   const budget = (): number => Math.max(50, timing.deadline - Date.now());
   let stored: ReturnType<AuditLog['decision']>;
   try {
-    stored = audit.decision(input, decision, meta(), budget());
+    stored = audit.decision(input, decision, meta(), budget(), erase);
   } catch (e) {
     const why = `the audit record could not be written (${(e as Error).message})`;
     if (e instanceof AuditError && e.code === 'CRITICAL') {
       // Past 95 % of the cap only deny/ask decisions are stored: record the deny that replaces this allow.
       const denied = internalDeny(`the audit spool is nearly full, so calls that would be allowed are denied until the forwarder drains it (${e.message})`, decision.policy);
       try {
-        stored = audit.decision(input, denied, meta(), budget());
+        stored = audit.decision(input, denied, meta(), budget(), erase);
       } catch (e2) {
         return denyOutput(`${why}; ${(e2 as Error).message}`);
       }
@@ -210,26 +246,60 @@ function withOrigin(input: HookInput, env: NodeJS.ProcessEnv, managedSettings: s
   return Object.keys(extra).length ? { ...extra, ...input } : input;
 }
 
-function record(input: HookInput, audit: AuditLog, env: NodeJS.ProcessEnv, managedSettings: string | undefined): HookOutput {
-  const event = String(input.hook_event_name);
+/**
+ * SessionStart / ConfigChange: fold the configured MCP servers into the inventory. Returns what to record and,
+ * for new or changed servers, what to tell the user. Advisory: a failure is reported, never fatal.
+ */
+function mcpInventory(input: HookInput, env: NodeJS.ProcessEnv, managedSettings: string | undefined, stateDir: string): { mcp?: McpRecord; message?: string } {
+  const projectDir = env.CLAUDE_PROJECT_DIR || (typeof input.cwd === 'string' ? input.cwd : '');
+  if (!projectDir) return {};
   try {
-    const stored = audit.hook(event === 'SessionStart' || event === 'SessionEnd' ? withOrigin(input, env, managedSettings) : input);
-    return recordOutput(capWarning(stored));
+    const rec = updateMcpInventory(stateDir, { env, projectDir, ...(managedSettings ? { managedSettings } : {}) }, typeof input.session_id === 'string' ? input.session_id : undefined);
+    const changed = rec.changes.filter((c) => c.status === 'changed');
+    const unpinned = rec.servers.filter((s) => s.pinned === false && rec.changes.some((c) => c.name === s.name));
+    const notes: string[] = [];
+    if (changed.length) notes.push(`MCP server definition changed since it was first recorded (possible rug pull): ${changed.map((c) => `${c.name} (${c.scope})`).join(', ')}; calls to it follow the policy for changed servers`);
+    if (unpinned.length) notes.push(`MCP server runs a package without an exact version, which can change at any start: ${unpinned.map((s) => s.name).join(', ')}`);
+    return { ...(rec.servers.length || rec.changes.length ? { mcp: rec } : {}), ...(notes.length ? { message: notes.join('; ') } : {}) };
   } catch (e) {
-    return recordOutput(`could not record ${event} (${(e as Error).message})`);
+    return { message: `could not record the MCP servers (${(e as Error).message})` };
   }
 }
 
-function configChange(input: HookInput, audit: AuditLog, env: NodeJS.ProcessEnv, managedSettings: string | undefined): HookOutput {
+function record(input: HookInput, audit: AuditLog, env: NodeJS.ProcessEnv, managedSettings: string | undefined, stateDir: string): HookOutput {
+  const event = String(input.hook_event_name);
+  let extra: HookExtra | undefined;
+  let note: string | undefined;
+  if (event === 'SessionStart') {
+    const inv = mcpInventory(input, env, managedSettings, stateDir);
+    if (inv.mcp) extra = { mcp: inv.mcp };
+    note = inv.message;
+    try {
+      pruneTaint(stateDir, Date.now());
+    } catch {
+      /* housekeeping */
+    }
+  }
+  try {
+    const stored = audit.hook(event === 'SessionStart' || event === 'SessionEnd' ? withOrigin(input, env, managedSettings) : input, extra);
+    return recordOutput([note, capWarning(stored)].filter(Boolean).join('; ') || undefined);
+  } catch (e) {
+    return recordOutput([note, `could not record ${event} (${(e as Error).message})`].filter(Boolean).join('; '));
+  }
+}
+
+function configChange(input: HookInput, audit: AuditLog, env: NodeJS.ProcessEnv, managedSettings: string | undefined, stateDir: string): HookOutput {
   const projectDir = env.CLAUDE_PROJECT_DIR || (typeof input.cwd === 'string' ? input.cwd : process.cwd());
   const check = checkConfigChange(input, { env, projectDir, ...(managedSettings ? { managedSettings } : {}) });
   const veto = check.tampering && check.vetoable;
   const outcome = !check.tampering ? 'accepted' : veto ? 'blocked' : 'not-vetoable';
-  let warning: string | undefined;
+  // A vetoed change does not take effect: the inventory is only refreshed for changes Claude Code applies.
+  const inv = veto ? {} : mcpInventory(input, env, managedSettings, stateDir);
+  let warning: string | undefined = inv.message;
   try {
-    audit.hook({ ...input, warden_outcome: outcome, ...(check.reasons.length ? { warden_reasons: check.reasons.join('; ') } : {}) });
+    audit.hook({ ...input, warden_outcome: outcome, ...(check.reasons.length ? { warden_reasons: check.reasons.join('; ') } : {}) }, inv.mcp ? { mcp: inv.mcp } : undefined);
   } catch (e) {
-    warning = `could not record ConfigChange (${(e as Error).message})`;
+    warning = [warning, `could not record ConfigChange (${(e as Error).message})`].filter(Boolean).join('; ');
   }
   if (veto) return configBlockOutput(check.reasons);
   if (check.tampering) return recordOutput(`managed settings changed in a way that disables Agent Warden: ${check.reasons.join('; ')}`);

@@ -30,7 +30,8 @@ let snapshot: string;
 let WORKER: string;
 before(() => {
   snapshot = fs.mkdtempSync(path.join(os.tmpdir(), 'aw-rel-code-'));
-  for (const rel of ['src/core/audit', 'src/runtime/audit', 'test/reliability/spoolWorker.js']) {
+  // src/core/scan and types: the audit scrubber's secret rules (src/core/scan/secrets.ts) and what they import.
+  for (const rel of ['src/core/audit', 'src/core/scan', 'src/core/types.js', 'src/runtime/audit', 'test/reliability/spoolWorker.js']) {
     fs.cpSync(path.join(OUT, rel), path.join(snapshot, rel), { recursive: true });
   }
   WORKER = path.join(snapshot, 'test/reliability/spoolWorker.js');

@@ -200,6 +200,68 @@ export interface DecisionInfo {
   latencyMs: number;
 }
 
+/**
+ * A content signal, for the decision details: which detector fired on which content. Never a raw secret:
+ * secrets are described by kind, place, length and fingerprint, and excerpts have them redacted.
+ */
+export interface SignalRecord {
+  /** secret (a credential), injection (a prompt-injection signal), taint (the session's taint), mcp (server status). */
+  type: 'secret' | 'injection' | 'taint' | 'mcp';
+  /** e.g. github-token, hidden-comment, injection, changed. */
+  kind: string;
+  /** high | medium | low (injection, secret), info. */
+  severity: string;
+  /** Where: a JSON pointer into tool_input (`/content`) or tool_response (`/stdout`), or `session`, `server`. */
+  where: string;
+  /** UTF-16 offset, length and 1-based line in that text, when known. */
+  offset?: number;
+  length?: number;
+  line?: number;
+  /** What fired, in words. */
+  detail: string;
+  /** Context with secrets redacted and invisible characters shown as <U+XXXX> (≤ 240 chars). */
+  excerpt?: string;
+  /** Secrets: format | keyed | entropy, and the first 12 hex of the value's sha256. */
+  detector?: string;
+  fingerprint?: string;
+  /** Secrets in inputs: how it was hidden (plain, expanded, base64, url-encoded, invisible-chars…). */
+  encoding?: string;
+  /** Secrets: a documented example or placeholder (not counted by the policy unless it asks). */
+  placeholder?: boolean;
+  /** Injection in hidden or encoded content: the signals inside it. */
+  inner?: string[];
+  /** Unicode tag smuggling: the hidden text, scrubbed. */
+  decoded?: string;
+  /** Taint: what tainted the session, when, and the audit event that recorded it. */
+  source?: string;
+  tool?: string;
+  at?: string;
+  eventId?: string;
+}
+
+/** What a PostToolUse scan covered and did. */
+export interface ScanSummary {
+  /** Characters scanned, of the response's text total; capped: not all of it was scanned. */
+  chars: number;
+  total: number;
+  capped: boolean;
+  /** Per text part (JSON pointer), when a part was not scanned whole: the ranges that were. */
+  windows: { where: string; total: number; scanned: number; ranges?: [number, number][] }[];
+  /** Whether prompt-injection signals were looked for (the policy's injection tools). */
+  injection: boolean;
+  /** What the hook did: record, warn (told the model through additionalContext), taint (marked the session). */
+  actions: ('record' | 'warn' | 'taint')[];
+  /** The additional context given to the model, when warned. */
+  warning?: string;
+  ms: number;
+}
+
+/** MCP servers configured at SessionStart/ConfigChange, and the new or changed ones. */
+export interface McpRecordData {
+  servers: { name: string; scope: string; status: string; hash: string; transport: string; pinned: boolean | null; command?: string; url?: string; files: number }[];
+  changes: { name: string; scope: string; status: string; hash: string; previousHash?: string }[];
+}
+
 export interface DecisionData {
   decision: DecisionInfo;
   policy: PolicyInfo;
@@ -207,7 +269,16 @@ export interface DecisionData {
   agent: AgentInfo;
   actor: ActorInfo;
   client: ClientInfo;
+  /** Content signals behind the decision: secrets in the input, the session's taint, the MCP server's status. */
+  signals?: SignalRecord[];
   truncated?: true;
+}
+
+/** What the hook adds to a recorded event (PostToolUse scan, SessionStart MCP inventory). */
+export interface HookExtra {
+  signals?: SignalRecord[];
+  scan?: ScanSummary;
+  mcp?: McpRecordData;
 }
 
 export interface HookData {
@@ -226,6 +297,12 @@ export interface HookData {
   prompt?: ResponseSummary;
   /** PostToolBatch: one line per call. */
   calls?: { name: string; useId: string | null; inputSha256: string; inputBytes: number }[];
+  /** PostToolUse: secrets and prompt-injection signals found in the output (and MCP tool-name news). */
+  signals?: SignalRecord[];
+  /** PostToolUse: what the output scan covered and what the hook did. */
+  scan?: ScanSummary;
+  /** SessionStart / ConfigChange: the MCP servers configured, new and changed ones. */
+  mcp?: McpRecordData;
   agent: AgentInfo;
   actor: ActorInfo;
   client: ClientInfo;
@@ -381,6 +458,8 @@ export interface DecisionMeta {
   exceptionId?: string | null;
   /** Bundle details the decision does not carry. */
   policy?: Partial<PolicyInfo>;
+  /** Content signals behind the decision (secrets in the input, session taint, MCP status). */
+  signals?: SignalRecord[];
 }
 
 const clipText = (s: string, bytes: number): string => scrubAndClip(s, bytes).text;
@@ -413,6 +492,7 @@ export function buildDecisionEvent(input: HookInput, decision: Decision, ctx: Au
     actor: ctx.actor,
     client: ctx.client,
   };
+  if (meta.signals?.length) data.signals = cleanSignals(meta.signals);
   return fitEvent(envelope(EVENT_TYPES.decision, tool.name || undefined, data, ctx), ctx.maxEventBytes);
 }
 
@@ -439,7 +519,20 @@ function fieldValue(v: unknown): unknown {
  * PostToolBatch, UserPromptSubmit, SessionStart, SessionEnd, ConfigChange, …). Tool responses, prompts and
  * errors are summarised (digest + scrubbed excerpt ≤ 512 chars; digest only for file contents).
  */
-export function buildHookEvent(input: HookInput, ctx: AuditContext): AuditEventDraft<HookData> {
+/** Signals as stored: at most 32, every text field scrubbed and clipped (defence in depth: builders already are). */
+function cleanSignals(signals: SignalRecord[]): SignalRecord[] {
+  return signals.slice(0, 32).map((s) => {
+    const out: SignalRecord = { ...s };
+    for (const k of ['kind', 'severity', 'where', 'detail', 'excerpt', 'decoded', 'source', 'tool', 'detector', 'encoding', 'fingerprint', 'at', 'eventId'] as const) {
+      const v = out[k];
+      if (typeof v === 'string') (out as unknown as Record<string, unknown>)[k] = clipText(v, k === 'excerpt' || k === 'detail' || k === 'decoded' ? 512 : 256);
+    }
+    if (out.inner) out.inner = out.inner.slice(0, 16).map((i) => utf8Prefix(i, 64));
+    return out;
+  });
+}
+
+export function buildHookEvent(input: HookInput, ctx: AuditContext, extra?: HookExtra): AuditEventDraft<HookData> {
   const event = str(input.hook_event_name) ?? 'unknown';
   const fields: Record<string, unknown> = {};
   let n = 0;
@@ -471,6 +564,9 @@ export function buildHookEvent(input: HookInput, ctx: AuditContext): AuditEventD
     ...(tool ? { tool } : {}),
     ...(input.prompt !== undefined ? { prompt: summarize(input.prompt, true) } : {}),
     ...(calls ? { calls } : {}),
+    ...(extra?.signals?.length ? { signals: cleanSignals(extra.signals) } : {}),
+    ...(extra?.scan ? { scan: { ...extra.scan, windows: extra.scan.windows.slice(0, 16), ...(extra.scan.warning ? { warning: clipText(extra.scan.warning, 2048) } : {}) } } : {}),
+    ...(extra?.mcp ? { mcp: extra.mcp } : {}),
     agent: agentOf(input, ctx, event),
     actor: ctx.actor,
     client: ctx.client,

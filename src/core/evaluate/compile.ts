@@ -5,7 +5,9 @@
  */
 import { GlobSet, staticPrefix, type GlobVars } from '../paths/glob';
 import { DEFAULT_EXCEPTION_MS, durationMs } from '../policy/duration';
-import type { CommandConditionDoc, ContextConditionDoc, MatchBlockDoc, PathConditionDoc, PolicyDoc, RuleDoc, UrlConditionDoc } from '../policy/schema';
+import type { CommandConditionDoc, ContextConditionDoc, MatchBlockDoc, McpConditionDoc, PathConditionDoc, PolicyDoc, RuleDoc, SecretConditionDoc, TaintConditionDoc, UrlConditionDoc } from '../policy/schema';
+import { fingerprintOf } from '../scan/secrets';
+import type { Severity } from '../scan/injection';
 import { DYN, type Access, type Effect, type Facts, type MatchedFact, type Mode } from '../types';
 
 export interface CompileEnv {
@@ -34,6 +36,27 @@ export interface CompiledRule {
   doc: RuleDoc;
 }
 
+export type ScanAction = 'record' | 'warn' | 'taint';
+
+/** The policy's `scan` settings with defaults applied and lists expanded (what the hook's scanners use). */
+export interface ScanConfig {
+  maxChars: number;
+  secretOutputs: 'record' | 'warn';
+  secretReadTaints: boolean;
+  /** Fingerprints of values never reported. */
+  ignore: Set<string>;
+  /** Whether a tool's outputs are scanned for prompt injection. */
+  injectionTool(tool: string): boolean;
+  actions: Record<Severity, ScanAction>;
+  /** Hosts content may come from without tainting the session; undefined: fetches never taint. */
+  trustedHost?: (host: string) => boolean;
+  /** Taint lifetime in ms (undefined: the rest of the session). */
+  taintExpiresMs?: number;
+}
+
+export const DEFAULT_SCAN_MAX_CHARS = 1024 * 1024;
+export const DEFAULT_INJECTION_TOOLS = ['Read', 'Bash', 'WebFetch', 'WebSearch', 'Grep', 'Glob', 'Agent', 'Task', 'TaskOutput', 'BashOutput', 'NotebookRead', 'mcp__*'];
+
 export interface CompiledPolicy {
   id: string;
   version: string;
@@ -42,6 +65,9 @@ export interface CompiledPolicy {
   unanalyzable: 'deny' | 'ask';
   rules: CompiledRule[];
   doc: PolicyDoc;
+  scan: ScanConfig;
+  /** Condition kinds some rule uses (the hook reads session state only when a rule can use it). */
+  uses: { secret: boolean; taint: boolean; mcp: boolean };
 }
 
 const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
@@ -57,7 +83,8 @@ export function compilePolicy(policy: PolicyDoc, env: CompileEnv): CompiledPolic
   };
   const lists = policy.lists ?? {};
   const expandLists = (items: string[]): string[] => items.flatMap((i) => (i.startsWith('@') ? lists[i.slice(1)] ?? [] : [i]));
-  const ctx: Ctx = { vars, env, expandLists };
+  const scan = scanConfig(policy, expandLists);
+  const ctx: Ctx = { vars, env, expandLists, ignore: scan.ignore };
   const rules = policy.rules.map((r): CompiledRule => {
     const rule: CompiledRule = {
       id: r.id,
@@ -81,7 +108,41 @@ export function compilePolicy(policy: PolicyDoc, env: CompileEnv): CompiledPolic
     unanalyzable: policy.unanalyzable,
     rules,
     doc: policy,
+    scan,
+    uses: conditionUse(policy),
   };
+}
+
+function conditionUse(policy: PolicyDoc): CompiledPolicy['uses'] {
+  const uses = { secret: false, taint: false, mcp: false };
+  for (const r of policy.rules) {
+    for (const b of asList(r.match).concat(asList(r.unless))) {
+      if (b.secret) uses.secret = true;
+      if (b.taint) uses.taint = true;
+      if (b.mcp) uses.mcp = true;
+    }
+  }
+  return uses;
+}
+
+function scanConfig(policy: PolicyDoc, expandLists: (items: string[]) => string[]): ScanConfig {
+  const s = policy.scan ?? {};
+  const ignore = new Set(expandLists(asList(s.secrets?.ignore)).map((v) => (/^[0-9a-f]{12}$/.test(v) ? v : fingerprintOf(v))));
+  const tools = nameMatcher(expandLists(asList(s.injection?.tools ?? DEFAULT_INJECTION_TOOLS)), false);
+  const cfg: ScanConfig = {
+    maxChars: s.maxChars ?? DEFAULT_SCAN_MAX_CHARS,
+    secretOutputs: s.secrets?.outputs ?? 'warn',
+    secretReadTaints: s.secrets?.taint ?? false,
+    ignore,
+    injectionTool: (t) => tools(t) !== undefined,
+    actions: { high: s.injection?.high ?? 'taint', medium: s.injection?.medium ?? 'warn', low: s.injection?.low ?? 'record' },
+  };
+  if (s.taint?.trustedHosts !== undefined) {
+    const hosts = expandLists(asList(s.taint.trustedHosts)).map(hostRegex);
+    cfg.trustedHost = (h) => hosts.some((re) => re.test(h.toLowerCase()));
+  }
+  if (s.taint?.expires) cfg.taintExpiresMs = durationMs(s.taint.expires);
+  return cfg;
 }
 
 /** Compile every glob of every rule now: used by `warden validate` to report bad globs up front. */
@@ -107,6 +168,8 @@ interface Ctx {
   vars: GlobVars;
   env: CompileEnv;
   expandLists(items: string[]): string[];
+  /** Secret fingerprints the policy ignores. */
+  ignore: Set<string>;
 }
 
 function compileMatch(match: MatchBlockDoc | MatchBlockDoc[], ctx: Ctx): Matcher {
@@ -131,6 +194,9 @@ function compileBlock(b: MatchBlockDoc, ctx: Ctx): Matcher {
       return hits.length ? hits.map((r) => ({ kind: 'risk' as const, text: `${r.kind}: ${r.detail}`, matched: r.kind })) : null;
     });
   }
+  if (b.mcp !== undefined) parts.push(mcpMatcher(b.mcp, ctx));
+  if (b.taint !== undefined) parts.push(taintMatcher(b.taint));
+  if (b.secret !== undefined) parts.push(secretMatcher(b.secret, ctx));
   if (b.env !== undefined) parts.push(envMatcher(b.env, ctx));
   if (b.command !== undefined) {
     const conds = asList(b.command).map((c) => commandMatcher(c, ctx));
@@ -218,6 +284,52 @@ function envMatcher(c: NonNullable<MatchBlockDoc['env']>, ctx: Ctx): Matcher {
   };
 }
 
+function secretMatcher(c: SecretConditionDoc, ctx: Ctx): Matcher {
+  const kinds = c.kind ? nameMatcher(ctx.expandLists(asList(c.kind)), false) : undefined;
+  const detectors = new Set<string>(c.detector ? asList(c.detector) : ['format', 'keyed']);
+  const where = c.in ? new Set<string>(asList(c.in)) : undefined;
+  return (facts) => {
+    const hits = (facts.secrets ?? []).filter(
+      (s) => (c.placeholders || !s.placeholder) && !ctx.ignore.has(s.fingerprint) && detectors.has(s.detector) && (!where || where.has(s.in)) && (!kinds || kinds(s.kind) !== undefined),
+    );
+    return hits.length
+      ? hits.map((s) => ({
+          kind: 'secret' as const,
+          text: `${s.kind} credential in ${s.in} (${s.field}${s.encoding !== 'plain' ? `, ${s.encoding}` : ''}; ${s.length} chars, fingerprint ${s.fingerprint})`,
+          matched: s.kind,
+        }))
+      : null;
+  };
+}
+
+function taintMatcher(c: TaintConditionDoc): Matcher {
+  const kinds = c.by ? new Set<string>(asList(c.by)) : undefined;
+  return (facts) => {
+    const hits = (facts.taint ?? []).filter((t) => !kinds || kinds.has(t.kind));
+    return hits.length
+      ? hits.slice(0, 4).map((t) => ({
+          kind: 'taint' as const,
+          text: `session tainted at ${t.at} by ${t.kind === 'injection' ? 'prompt-injection signals' : t.kind === 'untrusted-fetch' ? 'a fetch from an untrusted host' : 'a credential'} in ${t.tool} output${t.source ? ` from ${truncate(t.source, 120)}` : ''}${t.signals.length ? ` (${t.signals.slice(0, 4).join(', ')})` : ''}${t.eventId ? `, audit event ${t.eventId}` : ''}`,
+          matched: t.kind,
+        }))
+      : null;
+  };
+}
+
+function mcpMatcher(c: McpConditionDoc, ctx: Ctx): Matcher {
+  const servers = c.server ? nameMatcher(ctx.expandLists(asList(c.server)), false) : undefined;
+  const tools = c.tool ? nameMatcher(ctx.expandLists(asList(c.tool)), false) : undefined;
+  const statuses = c.status ? new Set<string>(asList(c.status)) : undefined;
+  return (facts) => {
+    const m = facts.mcp;
+    if (!m) return null;
+    if (servers && servers(m.server) === undefined) return null;
+    if (tools && tools(m.tool) === undefined) return null;
+    if (statuses && !statuses.has(m.status)) return null;
+    return [{ kind: 'mcp', text: `MCP server ${m.server}${m.scope ? ` (${m.scope})` : ''}, tool ${m.tool}: ${m.status}`, matched: m.status }];
+  };
+}
+
 function toolMatcher(patterns: string[]): Matcher {
   const m = nameMatcher(patterns, false);
   return (facts) => {
@@ -264,7 +376,7 @@ function commandMatcher(c: CommandConditionDoc, ctx: Ctx): Matcher {
 }
 
 /** `example.com` exact; `*.example.com` any subdomain; `**.example.com` the domain and any subdomain. */
-function hostRegex(pattern: string): RegExp {
+export function hostRegex(pattern: string): RegExp {
   const p = pattern.toLowerCase();
   let src = '';
   let rest = p;

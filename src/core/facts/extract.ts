@@ -6,7 +6,16 @@
 import { expandHome, normalizeAbs, resolveLexical, resolvePhysical, toPosix, type FsProbe, type Platform } from '../paths/paths';
 import { analyzeShell } from '../shell/analyze';
 import { urlFact } from '../shell/programs';
-import type { Access, Facts, HookInput, PathFact } from '../types';
+import { secretFactsOf } from '../scan/inputs';
+import type { Access, Facts, HookInput, McpStatus, PathFact, TaintFact } from '../types';
+
+/** Session state the hook read from the guard's state directory (taint, MCP inventory) for this call. */
+export interface SessionFacts {
+  /** What tainted this session (already filtered for expiry). */
+  taint?: TaintFact[];
+  /** MCP server name → how it compares with the recorded definition. */
+  mcp?: Record<string, { status: McpStatus; scope?: string }>;
+}
 
 export interface AnalysisEnv {
   home: string;
@@ -20,6 +29,10 @@ export interface AnalysisEnv {
   homeOf?(user: string): string | undefined;
   /** Absolute time (ms) after which analysis gives up. */
   deadline?: number;
+  /** Scan the input for credentials (secret facts). Default true. */
+  secrets?: boolean;
+  /** Session state for taint and MCP facts. */
+  session?: SessionFacts;
 }
 
 /** Keys whose string values MCP and unknown tools use for file system locations. */
@@ -41,6 +54,22 @@ function emptyFacts(tool: string, context: Facts['context']): Facts {
 }
 
 export function extractFacts(input: HookInput, env: AnalysisEnv): Facts {
+  const facts = extractToolFacts(input, env);
+  if (env.session?.taint?.length) facts.taint = env.session.taint;
+  if (facts.tool.startsWith('mcp__')) {
+    const [, server = '', ...rest] = facts.tool.split('__');
+    const known = env.session?.mcp?.[server];
+    facts.mcp = { server, tool: rest.join('__'), status: known?.status ?? 'unconfigured', ...(known?.scope ? { scope: known.scope } : {}) };
+  }
+  const ti = input.tool_input;
+  if (env.secrets !== false && facts.tool && ti && typeof ti === 'object' && !Array.isArray(ti)) {
+    const secrets = secretFactsOf(facts.tool, ti as Record<string, unknown>, facts);
+    if (secrets.length) facts.secrets = secrets;
+  }
+  return facts;
+}
+
+function extractToolFacts(input: HookInput, env: AnalysisEnv): Facts {
   const tool = typeof input.tool_name === 'string' ? input.tool_name : '';
   const rawCwd = typeof input.cwd === 'string' && input.cwd ? toPosix(input.cwd, env.platform) : undefined;
   const workspace = env.workspace ? normalizeAbs(toPosix(env.workspace, env.platform)) : rawCwd && rawCwd.startsWith('/') ? normalizeAbs(rawCwd) : env.home;

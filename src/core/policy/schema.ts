@@ -126,6 +126,51 @@ export const ContextCondition = z
   })
   .strict();
 
+export const SECRET_WHERE = ['content', 'command', 'url', 'arguments'] as const;
+export const SECRET_DETECTORS = ['format', 'keyed', 'entropy'] as const;
+export const TAINT_KINDS = ['injection', 'untrusted-fetch', 'secret-read'] as const;
+export const MCP_STATUSES = ['known', 'new', 'changed', 'unconfigured'] as const;
+export const SCAN_ACTIONS = ['record', 'warn', 'taint'] as const;
+
+export const SecretCondition = z
+  .object({
+    kind: oneOrMany(z.string().min(1))
+      .optional()
+      .describe('Secret kinds or globs (github-token, aws-access-key, *-token, credential, high-entropy). Default: any.'),
+    detector: oneOrMany(z.enum(SECRET_DETECTORS))
+      .optional()
+      .describe('format (a known credential format), keyed (key/value whose key names a credential), entropy (random-looking token). Default: format, keyed.'),
+    in: oneOrMany(z.enum(SECRET_WHERE))
+      .optional()
+      .describe('Where in the input: content (file content written), command (shell), url, arguments (MCP and other tools). Default: anywhere.'),
+    placeholders: z
+      .boolean()
+      .optional()
+      .describe('true: documented example values and obvious placeholders match too (default false: test fixtures and docs do not).'),
+  })
+  .strict()
+  .describe('Matches when the tool input carries a credential: written to a file, in a command, in a URL or in MCP arguments.');
+
+export const TaintCondition = z
+  .object({
+    by: oneOrMany(z.enum(TAINT_KINDS))
+      .optional()
+      .describe('injection (the agent read content with prompt-injection signals), untrusted-fetch (fetched from a host outside scan.taint.trustedHosts), secret-read (read a credential). Default: any.'),
+  })
+  .strict()
+  .describe('Matches when this session is tainted: earlier in it the agent read untrusted content.');
+
+export const McpCondition = z
+  .object({
+    server: oneOrMany(z.string().min(1)).optional().describe('MCP server names or globs (`github`, `@approved_mcp_servers`).'),
+    tool: oneOrMany(z.string().min(1)).optional().describe('MCP tool names (without the mcp__server__ prefix) or globs.'),
+    status: oneOrMany(z.enum(MCP_STATUSES))
+      .optional()
+      .describe('known (same definition as first recorded), new (first seen this session), changed (definition changed since first recorded: possible rug pull), unconfigured (in no settings file Agent Warden can read).'),
+  })
+  .strict()
+  .describe('Matches calls to MCP tools (mcp__<server>__<tool>).');
+
 export const MatchBlock = z
   .object({
     tool: oneOrMany(z.string().min(1))
@@ -140,6 +185,9 @@ export const MatchBlock = z
       .describe('Environment variables set by the command (prefix, export, env): names or globs, or {name, value}.'),
     risk: oneOrMany(z.enum(RISKS)).optional().describe('Risks the shell analyser recognised.'),
     context: ContextCondition.optional(),
+    secret: SecretCondition.optional(),
+    taint: TaintCondition.optional(),
+    mcp: McpCondition.optional(),
   })
   .strict()
   .describe('Every condition given must hold (AND). Within a condition, lists are alternatives (OR).');
@@ -178,6 +226,51 @@ export const Metadata = z
   })
   .strict();
 
+const ScanAction = z.enum(SCAN_ACTIONS).describe('record (audit only), warn (also tell the model through additionalContext), taint (also mark the session)');
+
+export const ScanSettings = z
+  .object({
+    maxChars: z
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .optional()
+      .describe('Characters of one tool output scanned (default 1048576). Beyond it the first 3/4 and the last 1/4 of the budget are scanned and the audit record says so.'),
+    secrets: z
+      .object({
+        outputs: z.enum(['record', 'warn']).optional().describe('A tool output holding a credential: record it, or also warn the model not to repeat or send it (default warn).'),
+        taint: z.boolean().optional().describe('Reading a credential taints the session (kind secret-read). Default false.'),
+        ignore: oneOrMany(z.string().min(1))
+          .optional()
+          .describe('Values never reported: literal values or their fingerprints (12 hex characters, as shown in decisions and audit records).'),
+      })
+      .strict()
+      .optional(),
+    injection: z
+      .object({
+        tools: oneOrMany(z.string().min(1))
+          .optional()
+          .describe('Tools whose outputs are scanned for prompt injection (names or globs; default Read, Bash, WebFetch, WebSearch, Grep, Glob, Agent, Task, TaskOutput, BashOutput, mcp__*).'),
+        high: ScanAction.optional().describe('Action for high-severity signals (default taint).'),
+        medium: ScanAction.optional().describe('Action for medium-severity signals (default warn).'),
+        low: ScanAction.optional().describe('Action for low-severity signals (default record).'),
+      })
+      .strict()
+      .optional(),
+    taint: z
+      .object({
+        trustedHosts: oneOrMany(z.string().min(1))
+          .optional()
+          .describe('Host globs (or @lists) content may be fetched from without tainting the session. When set, a WebFetch or curl/wget download from any other host taints it (untrusted-fetch); when absent, fetches never taint.'),
+        expires: Duration.optional().describe('How long a taint lasts (default: the rest of the session).'),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .describe('Scanning of tool inputs and outputs for secrets and prompt injection, and session taint.');
+
 export const Policy = z
   .object({
     apiVersion: z.literal('agentwarden.dev/v1'),
@@ -193,6 +286,7 @@ export const Policy = z
       .record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_-]*$/), z.array(z.string().min(1)))
       .optional()
       .describe('Named lists of globs or names, referenced from conditions as "@name".'),
+    scan: ScanSettings.optional(),
     rules: z.array(Rule),
   })
   .strict()
@@ -206,6 +300,10 @@ export type CommandConditionDoc = z.infer<typeof CommandCondition>;
 export type UrlConditionDoc = z.infer<typeof UrlCondition>;
 export type ContextConditionDoc = z.infer<typeof ContextCondition>;
 export type EnvConditionDoc = z.infer<typeof EnvCondition>;
+export type SecretConditionDoc = z.infer<typeof SecretCondition>;
+export type TaintConditionDoc = z.infer<typeof TaintCondition>;
+export type McpConditionDoc = z.infer<typeof McpCondition>;
+export type ScanSettingsDoc = z.infer<typeof ScanSettings>;
 
 /** A virtual file system for tests: which paths exist and which are symlinks. */
 export const VirtualFs = z
@@ -248,6 +346,26 @@ export const TestCase = z
     input: z.unknown().describe('tool_input, or a whole hook payload when `tool` is absent.'),
     hook: z.record(z.string(), z.unknown()).optional().describe('Extra hook payload fields (cwd, permission_mode, agent_id…).'),
     env: TestEnv.optional(),
+    session: z
+      .object({
+        taint: z
+          .array(
+            z
+              .object({
+                kind: z.enum(TAINT_KINDS),
+                tool: z.string().min(1).optional(),
+                source: z.string().optional(),
+                signals: z.array(z.string()).optional(),
+              })
+              .strict(),
+          )
+          .optional()
+          .describe('What tainted the session before this call.'),
+        mcp: z.record(z.string(), z.enum(MCP_STATUSES)).optional().describe('MCP server name → recorded status.'),
+      })
+      .strict()
+      .optional()
+      .describe('Session state the guard would have read for this call (taint, MCP inventory).'),
     expect: TestExpect,
   })
   .strict();

@@ -101,6 +101,7 @@ export class SuiteRunner {
       this.compiled.set(key, compiled);
     }
     const analysis: AnalysisEnv = { home: env.home, user: env.user, platform: env.platform, workspace: env.workspace, vars: env.vars };
+    if (c.session) analysis.session = caseSession(c.session);
     if (env.fs) analysis.fs = virtualFsProbe(env.fs);
     const facts = extractFacts(caseInput(c, env), analysis);
     const decision = evaluate(compiled, facts);
@@ -113,6 +114,14 @@ export class SuiteRunner {
   runAll(lines: number[] = []): CaseResult[] {
     return this.suite.cases.map((c, i) => this.runCase(c, lines[i]));
   }
+}
+
+/** The session state a test case declares, as the hook would have read it. */
+function caseSession(s: NonNullable<TestCaseDoc['session']>): NonNullable<AnalysisEnv['session']> {
+  const out: NonNullable<AnalysisEnv['session']> = {};
+  if (s.taint) out.taint = s.taint.map((t) => ({ kind: t.kind, tool: t.tool ?? 'WebFetch', source: t.source ?? '', at: '2026-01-01T00:00:00.000Z', signals: t.signals ?? [] }));
+  if (s.mcp) out.mcp = Object.fromEntries(Object.entries(s.mcp).map(([k, status]) => [k, { status }]));
+  return out;
 }
 
 export function checkExpectations(c: TestCaseDoc, d: Decision): string[] {

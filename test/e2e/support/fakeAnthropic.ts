@@ -27,6 +27,11 @@ export interface FakeOptions {
   subagentType?: string;
   /** Append every request/reply as a JSON line here. */
   logFile?: string;
+  /**
+   * Answer requests that carry no tools (e.g. WebFetch's page summary) with the text of their last user
+   * message, as a summariser that passes the page on would (default: the FAKE_FINAL_REPLY text).
+   */
+  echoWithoutTools?: boolean;
   port?: number;
 }
 
@@ -153,6 +158,11 @@ export class FakeAnthropic {
     } else if (hasTools) {
       const step = steps[results];
       if (step) return toolUse('toolu_fake_', step, `I will use a tool now (step ${results}).`);
+    }
+    if (this.opts.echoWithoutTools && !hasTools) {
+      const last = [...messages].reverse().find((m) => m.role === 'user');
+      const content = last ? (typeof last.content === 'string' ? last.content : blocksOf(last).map((c) => (c && typeof c.text === 'string' ? c.text : '')).join('\n')) : '';
+      return { id, stopReason: 'end_turn', blocks: [{ type: 'text', text: content.slice(0, 8000) || 'FAKE_ECHO_EMPTY' }] };
     }
     let text = 'FAKE_FINAL_REPLY';
     if (tr) text += ` is_error=${!!tr.is_error} tool_result=${toolResultText(tr).slice(0, 2000)}`;

@@ -55,6 +55,9 @@ export interface RunOptions {
   /** Overlay /etc in a private mount namespace with this directory as the upper layer. */
   etcOverlay?: string;
   setup?: Job['setup'];
+  /** Static pages served on 127.0.0.1 in the sandbox; `{{PAGE_PORT}}` in fake steps becomes their port. */
+  pages?: Job['pages'];
+  pagesTls?: Job['pagesTls'];
   timeoutMs?: number;
 }
 
@@ -143,6 +146,8 @@ export class World {
       resultFile,
     };
     if (o.prompt) job.prompt = o.prompt;
+    if (o.pages) job.pages = o.pages;
+    if (o.pagesTls) job.pagesTls = o.pagesTls;
     if (o.turns) job.turns = o.turns;
     fs.writeFileSync(jobFile, JSON.stringify(job, null, 2));
     const argv = ns.net ? ['unshare', o.etcOverlay ? '-rnm' : '-rn', process.execPath, RUNNER, jobFile] : [process.execPath, RUNNER, jobFile];

@@ -8,6 +8,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { FakeAnthropic, type FakeOptions, type LoggedRequest } from './fakeAnthropic';
 
 export interface Turn {
@@ -30,6 +32,13 @@ export interface Job {
   setup?: { cmd: string; args: string[]; env?: Record<string, string> }[];
   /** Bring up loopback (inside `unshare -n`). */
   netns: boolean;
+  /**
+   * Static pages served on 127.0.0.1 inside the namespace (path → body). `{{PAGE_PORT}}` in the fake's steps
+   * is replaced by the port they are served on.
+   */
+  pages?: Record<string, { body: string; contentType?: string }>;
+  /** Serve the pages over HTTPS with this key and certificate (PEM); the CLI must trust the certificate. */
+  pagesTls?: { key: string; cert: string };
   timeoutMs: number;
   resultFile: string;
 }
@@ -72,6 +81,24 @@ async function main(jobFile: string): Promise<void> {
       result.setup.push({ cmd: [s.cmd, ...s.args].join(' '), code: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') });
       if (r.status !== 0) throw new Error(`setup step failed: ${s.cmd} ${s.args.join(' ')}: ${r.stderr || r.error?.message}`);
     }
+    let pageServer: http.Server | undefined;
+    if (job.pages) {
+      const pages = job.pages;
+      const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+        const page = pages[(req.url ?? '').split('?')[0]!];
+        if (!page) {
+          res.writeHead(404);
+          res.end('not found');
+          return;
+        }
+        res.writeHead(200, { 'content-type': page.contentType ?? 'text/html; charset=utf-8' });
+        res.end(page.body);
+      };
+      pageServer = job.pagesTls ? https.createServer({ key: job.pagesTls.key, cert: job.pagesTls.cert }, handler) : http.createServer(handler);
+      await new Promise<void>((resolve) => pageServer!.listen(0, '127.0.0.1', () => resolve()));
+      const pagePort = String((pageServer.address() as { port: number }).port);
+      job.fake = JSON.parse(JSON.stringify(job.fake).split('{{PAGE_PORT}}').join(pagePort)) as FakeOptions;
+    }
     const fake = new FakeAnthropic(job.fake);
     const port = await fake.start();
     const env = { ...job.env, ANTHROPIC_BASE_URL: `http://127.0.0.1:${port}` };
@@ -83,6 +110,7 @@ async function main(jobFile: string): Promise<void> {
       result.ms = Date.now() - started;
       result.requests = fake.requests;
       await fake.close();
+      if (pageServer) await new Promise<void>((resolve) => pageServer!.close(() => resolve()));
     }
   } catch (e) {
     result.error = (e as Error).stack ?? String(e);
