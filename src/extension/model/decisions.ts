@@ -47,7 +47,27 @@ export interface DecisionEntry {
   permissionMode: string | null;
   user: string | null;
   deviceId: string | null;
+  /**
+   * Content signals the decision took into account (data.signals): secrets in the input, the session's
+   * taint (with the audit event of the read that caused it), the MCP server's status.
+   */
+  signals: DecisionSignal[];
 }
+
+export interface DecisionSignal {
+  type: string;
+  kind: string;
+  severity: string;
+  where: string;
+  detail: string;
+  excerpt: string | null;
+  /** Taint: the tool and source of the read that tainted the session, and its audit event id. */
+  tool: string | null;
+  source: string | null;
+  eventId: string | null;
+}
+
+const MAX_SIGNALS = 20;
 
 const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 const s = (v: unknown): string | null => (typeof v === 'string' ? v : null);
@@ -126,7 +146,26 @@ export function entryFromEvent(e: AuditEvent | null | undefined, maxInputBytes =
     permissionMode: s(agent.permissionMode),
     user: s(actor.user),
     deviceId: s(actor.deviceId),
+    signals: signalsOf((data as { signals?: unknown }).signals),
   };
+}
+
+function signalsOf(v: unknown): DecisionSignal[] {
+  if (!Array.isArray(v)) return [];
+  return v
+    .filter(isObj)
+    .slice(0, MAX_SIGNALS)
+    .map((x) => ({
+      type: s(x.type) ?? '?',
+      kind: s(x.kind) ?? '?',
+      severity: s(x.severity) ?? '',
+      where: s(x.where) ?? '',
+      detail: s(x.detail) ?? '',
+      excerpt: s(x.excerpt),
+      tool: s(x.tool),
+      source: s(x.source),
+      eventId: s(x.eventId),
+    }));
 }
 
 export interface DecisionFilter {

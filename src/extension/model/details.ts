@@ -74,6 +74,10 @@ export function detailsHtml(e: DecisionEntry, a: DetailsAssets, x: DetailsExtras
   ${e.unanalyzable.length ? `<h3>Could not be analysed</h3><ul>${e.unanalyzable.map((u) => `<li>${h(u)}</li>`).join('')}</ul>` : ''}
   ${others.length ? `<h3>Other rules that matched</h3><ul>${others.map((m) => `<li><code>${h(m.ruleId)}</code> ${h(m.effect)}${m.mode === 'observe' ? ' (observe)' : ''}</li>`).join('')}</ul>` : ''}
 </section>
+${e.signals.length ? `<section>
+  <h2>Content signals</h2>
+  <ul id="signals">${e.signals.map((sg) => `<li><span class="badge">${h(sg.type)}: ${h(sg.kind)}${sg.severity ? ` (${h(sg.severity)})` : ''}</span> ${h(sg.detail)}${sg.where ? ` <span class="muted">in ${h(sg.where)}</span>` : ''}${sg.tool || sg.source ? `<br><span class="muted">from ${h([sg.tool, sg.source].filter(Boolean).join(' '))}${sg.eventId ? `, event <code>${h(sg.eventId)}</code>` : ''}</span>` : sg.eventId ? ` <span class="muted">event <code>${h(sg.eventId)}</code></span>` : ''}${sg.excerpt ? `<pre>${h(sg.excerpt)}</pre>` : ''}</li>`).join('')}</ul>
+</section>` : ''}
 <section>
   <h2>Tool input <span class="muted">(redacted)</span></h2>
   <pre id="input">${h(inputText)}</pre>

@@ -5,9 +5,12 @@
  */
 import { buildDecisionEvent, type AuditContext, type AuditEvent, type DecisionData } from '../../../src/core/audit/event';
 import type { PolicyDoc } from '../../../src/core/policy/schema';
-import type { HookInput } from '../../../src/core/types';
+import { evaluate } from '../../../src/core/evaluate/evaluate';
+import { extractFacts } from '../../../src/core/facts/extract';
+import type { HookInput, TaintFact } from '../../../src/core/types';
+import { inputSignals } from '../../../src/hook/signals';
 import { builtinPolicy } from '../../../src/runtime/builtin';
-import { machineContext } from '../../../src/runtime/context';
+import { analysisEnv, machineContext } from '../../../src/runtime/context';
 import { Engine } from '../../../src/runtime/engine';
 
 export const HOME = '/home/dev';
@@ -48,4 +51,20 @@ export function decisionEvent(tool: string, toolInput: unknown, o: CallOptions =
   const draft = buildDecisionEvent(input, decision, { ...ctx, now: o.time ?? Date.now() }, { latencyMs: 1.5 });
   const s = ++seq;
   return { seq: s, prev: `sha256:${'0'.repeat(64)}`, ...draft };
+}
+
+/**
+ * A call decided in a session the hook has marked tainted, recorded with the content signals behind the
+ * decision, exactly as the hook's PreToolUse path builds them (src/hook/run.ts, signals.ts).
+ */
+export function taintedDecisionEvent(tool: string, toolInput: unknown, taint: TaintFact[], o: CallOptions = {}): AuditEvent<DecisionData> {
+  const policy = o.policy ?? builtinPolicy('builtin:baseline');
+  const machine = machineContext({ env: { HOME, USER: 'dev' }, stateDir: `${HOME}/.agent-warden` });
+  const input = hookInput(tool, toolInput, o);
+  const engine = new Engine(policy, machine, undefined, o.cwd ?? PROJECT);
+  const compiled = engine.compiledFor(engine.workspaceFor(input));
+  const facts = extractFacts(input, { ...analysisEnv(machine, engine.workspaceFor(input), undefined), secrets: compiled.uses.secret, session: { taint } });
+  const decision = evaluate(compiled, facts);
+  const draft = buildDecisionEvent(input, decision, { ...ctx, now: o.time ?? Date.now() }, { latencyMs: 1.5, signals: inputSignals(facts) });
+  return { seq: ++seq, prev: `sha256:${'0'.repeat(64)}`, ...draft };
 }
