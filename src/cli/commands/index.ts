@@ -17,5 +17,6 @@ import { server } from './server';
 import { forward } from './forward';
 import { enroll } from './enroll';
 import { exception } from './exception';
+import { mcp } from './mcp';
 
-export const COMMANDS: Command[] = [hook, evalCmd, validate, test, explain, install, uninstall, doctor, audit, keygen, trust, bundle, sync, server, forward, enroll, exception];
+export const COMMANDS: Command[] = [hook, evalCmd, validate, test, explain, install, uninstall, doctor, audit, keygen, trust, bundle, sync, server, forward, enroll, exception, mcp];

@@ -2517,6 +2517,9 @@ const CLI_SUBCOMMAND_DEPTH: Record<string, { depth: number; spec: OptSpec; files
   usermod: { depth: 0, spec: { short: 'cdeGglpsu' } },
   passwd: { depth: 0, spec: {} },
   visudo: { depth: 0, spec: { short: 'f' } },
+  // Agent Warden's own CLI: `warden trust pin`, `warden mcp accept`… (the baseline's guard.* rules).
+  warden: { depth: 2, spec: { long: ['home', 'server', 'bundle-id', 'policy', 'scope', 'dir', 'settings', 'node', 'hook', 'claude', 'on-failure', 'token', 'token-file', 'trust-root', 'trust-root-sha256', 'managed-dir', 'name', 'admin-token-file', 'principal', 'role', 'user', 'rule', 'tool', 'duration', 'reason', 'command', 'input', 'out', 'key', 'sign', 'trust', 'tenant', 'version', 'tests'] } },
+  'agent-warden': { depth: 2, spec: { long: ['home', 'server', 'bundle-id', 'policy', 'scope', 'dir', 'settings', 'node', 'hook', 'claude', 'on-failure', 'token', 'token-file', 'trust-root', 'trust-root-sha256', 'managed-dir', 'name'] } },
 };
 
 function cliHandler(a: ShellAnalyzer, inv: Invocation): void {
