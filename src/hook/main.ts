@@ -13,7 +13,7 @@
  * hold before it refuses events, default 256 MiB; from 95 % of it, calls that would be allowed are denied).
  */
 import { failureOutput, type HookOutput } from './output';
-import { runHook, sniffEvent } from './run';
+import { recordRejectedCall, runHook, sniffEvent } from './run';
 
 const DEFAULT_DEADLINE_MS = 5_000;
 const DEFAULT_MAX_INPUT = 8 * 1024 * 1024;
@@ -44,11 +44,19 @@ export function main(argv: string[]): void {
     return sniffEvent(Buffer.concat(chunks.slice(0, 4)).toString('utf8'));
   };
   const failClosed = (reason: string): void => {
+    if (answered) return;
     let event: string | undefined;
+    let head = '';
     try {
+      head = Buffer.concat(chunks.slice(0, 4)).toString('utf8');
       event = eventNow();
     } catch {
       event = undefined;
+    }
+    // A deny is recorded like any other decision (best effort: the failure may be that nothing works).
+    if (event === undefined || event === 'PreToolUse') {
+      const id = recordRejectedCall(argv, process.env, head, reason, size);
+      reason = id ? `${reason} (audit event ${id})` : `${reason} (the audit record could not be written either)`;
     }
     answer(failureOutput(event, reason));
   };

@@ -26,7 +26,7 @@ import { AuditError } from '../runtime/audit/spool';
 import { AuditLog, capWarning } from './audit';
 import { checkConfigChange, layerFiles, readSettingsState } from './configChange';
 import { selectPolicy, type SelectedPolicy } from './policy';
-import { configBlockOutput, denyOutput, failureOutput, preToolUseOutput, recordOutput, type HookOutput } from './output';
+import { blocksOnFailure, configBlockOutput, denyOutput, failureOutput, preToolUseOutput, recordOutput, type HookOutput } from './output';
 import { evaluate } from '../core/evaluate/evaluate';
 import { extractFacts, type SessionFacts } from '../core/facts/extract';
 import { activeTaint } from '../core/session/taint';
@@ -121,22 +121,60 @@ export interface RunEnv {
   managedSettings?: string;
 }
 
+/**
+ * Record a call the hook denied before it could evaluate it (empty, malformed, oversized or too deeply nested
+ * input, a misconfigured install, its own deadline), so that every deny is in the audit trail. Best effort:
+ * the reason may be that nothing can be read or written. Only what can be read safely from the raw text is
+ * kept (event, session, tool, cwd); the input itself is recorded by size. Returns the event id.
+ */
+export function recordRejectedCall(argv: string[], env: NodeJS.ProcessEnv, raw: string, reason: string, totalBytes = Buffer.byteLength(raw), timeoutMs = 1000): string | undefined {
+  try {
+    let home: string | undefined;
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i]!;
+      if (a === '--home') home = argv[i + 1];
+      else if (a.startsWith('--home=')) home = a.slice('--home='.length);
+    }
+    const head = raw.slice(0, 64 * 1024);
+    const field = (k: string): string | undefined => new RegExp(`"${k}"\\s*:\\s*"([^"\\\\]{1,256})"`).exec(head)?.[1];
+    const input: HookInput = {
+      hook_event_name: 'PreToolUse',
+      session_id: field('session_id') ?? '',
+      cwd: field('cwd') ?? '',
+      tool_name: field('tool_name') ?? '(unreadable)',
+      tool_input: { unreadable: `${totalBytes} bytes of hook input that could not be evaluated` },
+    };
+    const machine = machineContext({ env, ...(home ? { stateDir: home } : {}) });
+    return new AuditLog(home ?? defaultStateDir(env), machine.user, env).decision(input, internalDeny(reason), { latencyMs: 0 }, timeoutMs).id;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The fail-closed answer for input the hook could not evaluate; a deny is recorded first. */
+function rejected(argv: string[], env: NodeJS.ProcessEnv, raw: string, event: string | undefined, reason: string): HookOutput {
+  if (!blocksOnFailure(event) || event === 'ConfigChange') return failureOutput(event, reason);
+  const id = recordRejectedCall(argv, env, raw, reason);
+  return failureOutput(event, id ? `${reason} (audit event ${id})` : `${reason} (the audit record could not be written either)`);
+}
+
 export function runHook(argv: string[], raw: string, timing: HookTiming, runEnv: RunEnv = { env: process.env }): HookOutput {
-  if (!raw.trim()) return denyOutput('empty hook input');
+  const fail = (event: string | undefined, reason: string): HookOutput => rejected(argv, runEnv.env, raw, event, reason);
+  if (!raw.trim()) return fail(undefined, 'empty hook input');
   let input: HookInput;
   try {
     input = JSON.parse(raw) as HookInput;
   } catch (e) {
-    return failureOutput(sniffEvent(raw), `hook input is not valid JSON (${(e as Error).message})`);
+    return fail(sniffEvent(raw), `hook input is not valid JSON (${(e as Error).message})`);
   }
-  if (!input || typeof input !== 'object' || Array.isArray(input)) return denyOutput('hook input is not a JSON object');
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return fail(undefined, 'hook input is not a JSON object');
   const event = typeof input.hook_event_name === 'string' ? input.hook_event_name : 'PreToolUse';
-  if (depthOf(input, MAX_DEPTH) > MAX_DEPTH) return failureOutput(event, `hook input is nested deeper than ${MAX_DEPTH} levels`);
+  if (depthOf(input, MAX_DEPTH) > MAX_DEPTH) return fail(event, `hook input is nested deeper than ${MAX_DEPTH} levels`);
   let args: HookArgs;
   try {
     args = parseHookArgs(argv);
   } catch (e) {
-    return failureOutput(event, `the hook is misconfigured: ${(e as Error).message}`);
+    return fail(event, `the hook is misconfigured: ${(e as Error).message}`);
   }
   const env = runEnv.env;
   const machine = machineContext({ env, ...(args.home ? { stateDir: args.home } : {}) });

@@ -54,23 +54,40 @@ describe('hook process: fail closed', function () {
     assert.equal(auditEvents(path.join(home, '.agent-warden'))[0].data.decision.effect, 'allow');
   });
 
-  it('denies malformed JSON', async () => assertDeny(await runHook('{"hook_event_name":"PreToolUse", "tool_name": ', { env }), /not valid JSON/));
-  it('denies empty input', async () => assertDeny(await runHook('', { env }), /empty hook input/));
-  it('denies a JSON value that is not an object', async () => assertDeny(await runHook('[1,2,3]', { env }), /not a JSON object/));
+  /** A deny for input the hook could not evaluate is in the audit trail like any other, and its reason names it. */
+  const assertRecorded = (out: Record<string, any>, reason: RegExp, state = path.join(home, '.agent-warden')): any => {
+    const ev = auditEvents(state);
+    assert.equal(ev.length, 1, 'exactly one record');
+    assert.equal(ev[0].data.decision.effect, 'deny');
+    assert.match(ev[0].data.decision.reason, reason);
+    assert.ok(out.hookSpecificOutput.permissionDecisionReason.includes(`audit event ${ev[0].id}`), out.hookSpecificOutput.permissionDecisionReason);
+    return ev[0];
+  };
+
+  it('denies malformed JSON, and records the deny with what can be read safely', async () => {
+    const raw = '{"hook_event_name":"PreToolUse","session_id":"s-42","tool_name":"Bash","tool_input":{"command": ';
+    const ev = assertRecorded(assertDeny(await runHook(raw, { env }), /not valid JSON/), /not valid JSON/);
+    assert.equal(ev.data.agent.sessionId, 's-42');
+    assert.equal(ev.data.tool.name, 'Bash');
+    assert.match(ev.data.tool.input.unreadable, new RegExp(`^${Buffer.byteLength(raw)} bytes`));
+  });
+  it('denies empty input, recorded', async () => assertRecorded(assertDeny(await runHook('', { env }), /empty hook input/), /empty hook input/));
+  it('denies a JSON value that is not an object, recorded', async () => assertRecorded(assertDeny(await runHook('[1,2,3]', { env }), /not a JSON object/), /not a JSON object/));
 
   it('denies input larger than the limit (default 8 MiB) without reading it all', async () => {
     const huge = preToolUse('Bash', { command: 'echo ' + 'a'.repeat(9 * 1024 * 1024) });
     assertDeny(await runHook(huge, { env }), /larger than 8388608 bytes/);
   });
 
-  it('denies input larger than AGENT_WARDEN_MAX_INPUT', async () => {
-    assertDeny(await runHook(preToolUse('Bash', { command: 'echo ' + 'a'.repeat(5000) }), { env: { ...env, AGENT_WARDEN_MAX_INPUT: '2000' } }), /larger than 2000 bytes/);
+  it('denies input larger than AGENT_WARDEN_MAX_INPUT, recorded', async () => {
+    const out = assertDeny(await runHook(preToolUse('Bash', { command: 'echo ' + 'a'.repeat(5000) }), { env: { ...env, AGENT_WARDEN_MAX_INPUT: '2000' } }), /larger than 2000 bytes/);
+    assert.equal(assertRecorded(out, /larger than 2000 bytes/).data.tool.name, 'Bash');
   });
 
-  it('denies deeply nested input', async () => {
+  it('denies deeply nested input, recorded', async () => {
     let v: unknown = 'x';
     for (let i = 0; i < 200; i++) v = { a: v };
-    assertDeny(await runHook(preToolUse('Bash', v), { env }), /nested deeper than 64/);
+    assertRecorded(assertDeny(await runHook(preToolUse('Bash', v), { env }), /nested deeper than 64/), /nested deeper than 64/);
   });
 
   it('denies when the policy file does not exist', async () => {
@@ -99,8 +116,9 @@ describe('hook process: fail closed', function () {
     assert.ok(out.hookSpecificOutput.permissionDecisionReason.includes(ev[0].id));
   });
 
-  it('denies on an unknown hook argument (misconfigured install)', async () => {
-    assertDeny(await runHook(preToolUse('Bash', { command: 'ls' }), { env, args: ['--bogus'] }), /misconfigured/);
+  it('denies on an unknown hook argument (misconfigured install), recorded in the --home it names', async () => {
+    const state = path.join(home, 'state');
+    assertRecorded(assertDeny(await runHook(preToolUse('Bash', { command: 'ls' }), { env, args: ['--home', state, '--bogus'] }), /misconfigured/), /misconfigured/, state);
   });
 
   it('denies when analysis runs past the deadline (AGENT_WARDEN_DEADLINE_MS); the same call is allowed with time to finish', async () => {
@@ -114,7 +132,7 @@ describe('hook process: fail closed', function () {
   it('denies when stdin is never closed (internal deadline fires well before the hook timeout)', async () => {
     const r = await runHook(null, { env: { ...env, AGENT_WARDEN_DEADLINE_MS: '700' }, holdMs: 20_000 });
     // Had the deadline not fired, stdin would have closed after 20 s and the answer would be "empty hook input".
-    assertDeny(r, /no decision within 700 ms/);
+    assertRecorded(assertDeny(r, /no decision within 700 ms/), /no decision within 700 ms/);
   });
 
   it('denies when the audit record cannot be written', async () => {
