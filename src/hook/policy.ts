@@ -1,7 +1,8 @@
 /**
  * Which policy the hook enforces: `--policy <file|builtin:…>` when given (development, tests); otherwise the
  * verified last-good bundle from the state directory (src/runtime/bundleActive.ts re-verifies it at every
- * hook start), and the built-in baseline when there is none or it fails re-verification.
+ * hook start), and the built-in baseline when there is none or it fails re-verification — in observe mode
+ * when the signed trust root allows failing open (`warden trust init --fail-open`).
  */
 import type { PolicyInfo } from '../core/audit/event';
 import type { BundleEvent } from '../core/bundle/events';
@@ -41,6 +42,13 @@ export function selectPolicy(ref: string | undefined, stateDir: string): Selecte
   }
   const quiet = active.reason === 'not-configured' || active.reason === 'no-bundle';
   const out: SelectedPolicy = { policy: builtinPolicy('builtin:baseline'), info: { state: 'builtin' }, events: active.events };
-  if (!quiet) out.fallbackReason = active.message;
+  if (quiet) return out;
+  if (active.failOpen) {
+    // The organisation's signed trust root chose availability over enforcement when its bundle cannot be
+    // used: the baseline still decides, but only records what it would have blocked (every decision says so).
+    out.policy = { ...out.policy, mode: 'observe' };
+    out.info = { state: 'fail-open' };
+    out.fallbackReason = `${active.message}; the trust root allows failing open, so the baseline only records what it would block`;
+  } else out.fallbackReason = active.message;
   return out;
 }

@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spoolStatus } from '../../src/runtime/audit/spool';
+import { World } from '../cases/bundles/harness';
 import { auditEvents, cleanEnv, hookJson, preToolUse, requireBuilt, ROOT, runHook, tempDir, type ProcResult } from '../hook/support';
 
 function assertDeny(r: ProcResult, reason?: RegExp): Record<string, any> {
@@ -163,6 +164,22 @@ describe('hook process: fail closed', function () {
     assert.equal(after.at(-1).data.tool.input.command, 'npm run build');
     const control = await runHook(preToolUse('Bash', { command: 'npm run build' }), { env });
     assert.equal(hookJson(control).hookSpecificOutput.permissionDecision, undefined, 'control: allowed under the default cap');
+  });
+
+  it('fail-open: with no usable bundle and a signed trust root that allows it, the baseline only records what it would block', async () => {
+    // Bundles of the harness are issued at T0 (2026-07-01) and expire 7 days later: today they are past grace.
+    const open = new World();
+    await open.init({ trust: { bundles: { failOpen: true } } });
+    const out = hookJson(await runHook(preToolUse('Bash', { command: 'rm -rf ~' }), { env, args: ['--home', open.stateDir] }));
+    assert.equal(out.hookSpecificOutput.permissionDecision, undefined, JSON.stringify(out));
+    assert.match(out.systemMessage, /observe mode\) would have blocked/);
+    assert.match(out.systemMessage, /allows failing open/);
+    const ev = auditEvents(open.stateDir).filter((e) => e.data?.decision).at(-1);
+    assert.deepEqual([ev.data.decision.effect, ev.data.decision.verdict, ev.data.policy.state], ['allow', 'deny', 'fail-open']);
+    // Control: the same state without the trust root's permission fails closed on the baseline.
+    const closed = new World();
+    await closed.init({});
+    assertDeny(await runHook(preToolUse('Bash', { command: 'rm -rf ~' }), { env, args: ['--home', closed.stateDir] }), /delete\.root-or-home/);
   });
 
   it('a deny stays a deny (with its policy reason) when the audit record cannot be written', async () => {

@@ -23,7 +23,9 @@ version is signed by a threshold of the previous root keys AND of its own.
       Create version 1. Each --key adds a public key with the role from its .pub file.
       [--threshold <role>=<n>]...  signatures needed per role (default 1; use root=2 with 3 root keys)
       [--epoch <n>] (1)  [--expires <365d|ISO time>]  [--offline-grace <7d>]  [--stale-after <2d>]
-      [--fail-open]  let the hook fail open when no valid bundle applies (default: fail closed)
+      [--fail-open]  when no valid bundle applies, the hook runs the built-in baseline in observe mode
+                     (records what it would block, blocks nothing; policy state "fail-open") instead of
+                     enforcing it (default: fail closed)
 
   warden trust rotate <current.json> --sign <root.key>... --out <next.json>
       Create version N+1 from version N: same keys unless changed.

@@ -136,7 +136,8 @@ export interface AgentInfo {
   agentType: string | null;
 }
 
-export type PolicyState = 'fresh' | 'stale' | 'grace' | 'builtin' | 'local' | 'bootstrap';
+/** fail-open: no valid bundle applied and the signed trust root allows failing open, so the baseline observed. */
+export type PolicyState = 'fresh' | 'stale' | 'grace' | 'builtin' | 'local' | 'bootstrap' | 'fail-open';
 
 export interface PolicyInfo {
   /** Policy id (decision.policy.id), e.g. `builtin:baseline` or `acme/default`. */
