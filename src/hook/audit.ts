@@ -3,11 +3,13 @@
  * spool (durably, before the hook answers), through src/runtime/audit/record.ts. A failed append throws;
  * the caller decides (PreToolUse: deny).
  */
+import * as fs from 'node:fs';
 import { buildHookEvent, buildPolicyEvent, type DecisionMeta, type HookExtra, type PolicyEventData, type PolicyInfo } from '../core/audit/event';
 import type { BundleEvent } from '../core/bundle/events';
 import type { Decision, HookInput } from '../core/types';
 import { auditContext, recordDecision, recordHookEvent, type AuditSetup } from '../runtime/audit/record';
-import { appendAuditEvent, type AppendOptions, type AppendResult } from '../runtime/audit/spool';
+import { applyLocalRetention, appendAuditEvent, spoolStatus, type AppendOptions, type AppendResult } from '../runtime/audit/spool';
+import { enrollmentPath } from '../runtime/enrollment';
 
 declare const __AW_VERSION__: string | undefined;
 const VERSION = typeof __AW_VERSION__ === 'string' ? __AW_VERSION__ : 'dev';
@@ -37,7 +39,23 @@ export class AuditLog {
   decision(input: HookInput, decision: Decision, meta: DecisionMeta, timeoutMs?: number, erase?: readonly string[]): AppendResult {
     let setup = timeoutMs === undefined ? this.setup : { ...this.setup, spool: { ...this.setup.spool, timeoutMs } };
     if (erase?.length) setup = { ...setup, erase: [...(setup.erase ?? []), ...erase] };
-    return recordDecision(setup, input, decision, meta);
+    return this.retain(recordDecision(setup, input, decision, meta));
+  }
+
+  /**
+   * Past the warn level on a device that is not enrolled there is no server to drain the spool: drop the
+   * oldest records (applyLocalRetention) rather than let it fill up and deny every allowed call. An enrolled
+   * device keeps everything for the server. Best effort: a failure leaves the warning in place.
+   */
+  private retain(r: AppendResult): AppendResult {
+    if (r.level === 'ok' || fs.existsSync(enrollmentPath(this.setup.stateDir))) return r;
+    try {
+      if (!applyLocalRetention(this.setup.stateDir, this.setup.spool ?? {}).length) return r;
+      const st = spoolStatus(this.setup.stateDir, this.setup.spool ?? {});
+      return { ...r, level: st.level, bytesUsed: st.bytesUsed };
+    } catch {
+      return r;
+    }
   }
 
   /** Append bundle/trust events reported at hook start (as `dev.agentwarden.policy.v1`). Throws on failure. */
@@ -58,10 +76,10 @@ export class AuditLog {
 
   /** Append a hook (recorded event) event. Throws when it could not be written. */
   hook(input: HookInput, extra?: HookExtra, opts: { id?: string; erase?: readonly string[] } = {}): AppendResult {
-    if (!extra && !opts.id && !opts.erase?.length) return recordHookEvent(this.setup, input);
+    if (!extra && !opts.id && !opts.erase?.length) return this.retain(recordHookEvent(this.setup, input));
     const ctx = auditContext(opts.erase?.length ? { ...this.setup, erase: [...(this.setup.erase ?? []), ...opts.erase] } : this.setup);
     if (opts.id) ctx.newId = () => opts.id!;
-    return appendAuditEvent(this.setup.stateDir, buildHookEvent(input, ctx, extra), this.setup.spool);
+    return this.retain(appendAuditEvent(this.setup.stateDir, buildHookEvent(input, ctx, extra), this.setup.spool));
   }
 }
 

@@ -21,6 +21,7 @@ import {
   iterateAuditLines,
   readAudit,
   readAuditEvents,
+  applyLocalRetention,
   defaultCapBytes,
   spoolStatus,
   verifyChain,
@@ -256,6 +257,38 @@ describe('audit spool: crash recovery', () => {
     appendN(2);
     fs.appendFileSync(segFiles()[0]!, 'garbage\n');
     assert.throws(() => appendAuditEvent(tmp, ev(3)), audErr('CORRUPT'));
+  });
+});
+
+describe('audit spool: local retention (a device with no server)', () => {
+  it('past the warn level, the oldest sealed segments go until the spool is under 60 %, the chain still verifies, and the chain says what went', () => {
+    const opts = { capBytes: 60 * 1024, segmentBytes: 4096 };
+    let level = 'ok';
+    let i = 0;
+    while (level === 'ok') level = appendAuditEvent(tmp, ev(++i), opts).level;
+    assert.equal(level, 'warn');
+    const before = spoolStatus(tmp, opts);
+    assert.deepEqual(applyLocalRetention(tmp, { capBytes: 40 * 1024 * 100 }), [], 'nothing to do below the warn level');
+    const removed = applyLocalRetention(tmp, opts);
+    assert.ok(removed.length > 0);
+    const after = spoolStatus(tmp, opts);
+    assert.equal(after.level, 'ok');
+    assert.ok(after.bytesUsed <= opts.capBytes * 0.6 + 4096, `${after.bytesUsed} bytes left`);
+    assert.ok(after.segments.length < before.segments.length);
+    assert.equal(verifyChain(tmp).ok, true, JSON.stringify(verifyChain(tmp)));
+    const last = readAuditEvents(tmp, after.lastSeq, 1)[0]!.event!;
+    assert.equal(last.type, EVENT_TYPES.audit);
+    const data = last.data as unknown as { action: string; detail: { fromSeq: number; toSeq: number; segments: string } };
+    assert.equal(data.action, 'local-retention');
+    assert.equal(data.detail.fromSeq, 1);
+    assert.equal(data.detail.segments.split(',').length, removed.length);
+    // Appending goes on from where the chain was.
+    assert.equal(appendAuditEvent(tmp, ev(++i), opts).seq, after.lastSeq + 1);
+  });
+
+  it('the segment size follows a small cap, so there is always something retention can remove', () => {
+    for (let i = 1; i <= 40; i++) appendAuditEvent(tmp, ev(i), { capBytes: 200_000 });
+    assert.ok(spoolStatus(tmp, { capBytes: 200_000 }).segments.length > 1);
   });
 });
 

@@ -6,9 +6,16 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spoolStatus } from '../../src/runtime/audit/spool';
+import { spoolStatus, verifyChain } from '../../src/runtime/audit/spool';
 import { World } from '../cases/bundles/harness';
 import { auditEvents, cleanEnv, hookJson, preToolUse, requireBuilt, ROOT, runHook, tempDir, type ProcResult } from '../hook/support';
+
+/** Mark a state directory enrolled (the hook only looks for the file; grants then report a device mismatch). */
+function enrol(state: string): void {
+  fs.mkdirSync(state, { recursive: true });
+  const e = { schema: 1, server: 'http://127.0.0.1:9', deviceId: 'test-device', userId: 'dev', tenant: 'acme', bundleId: null, deviceToken: 'awd_test', enrolledAt: new Date().toISOString() };
+  fs.writeFileSync(path.join(state, 'enrollment.json'), JSON.stringify(e), { mode: 0o600 });
+}
 
 function assertDeny(r: ProcResult, reason?: RegExp): Record<string, any> {
   assert.equal(r.code, 0, `exit code ${r.code}, stderr ${r.stderr}`);
@@ -148,6 +155,7 @@ describe('hook process: fail closed', function () {
     // Filler events are about 5 KB and the critical band (95-100 % of 200 KB) is 10 KB wide, so the spool
     // stops in it with room for the deny that replaces the allow.
     const capEnv = { ...env, AGENT_WARDEN_SPOOL_CAP: '200000' };
+    enrol(state); // an enrolled device keeps every record for its server (no local retention)
     let level = 'ok';
     for (let i = 0; i < 200 && level !== 'critical'; i++) {
       const r = await runHook(preToolUse('Bash', { command: `rm -rf ~ # ${i} ${'pad '.repeat(800)}` }), { env: capEnv });
@@ -164,6 +172,21 @@ describe('hook process: fail closed', function () {
     assert.equal(after.at(-1).data.tool.input.command, 'npm run build');
     const control = await runHook(preToolUse('Bash', { command: 'npm run build' }), { env });
     assert.equal(hookJson(control).hookSpecificOutput.permissionDecision, undefined, 'control: allowed under the default cap');
+  });
+
+  it('a device that is not enrolled keeps its spool under the cap by dropping its oldest records, and never denies for it', async () => {
+    const state = path.join(home, '.agent-warden');
+    const capEnv = { ...env, AGENT_WARDEN_SPOOL_CAP: '60000' };
+    for (let i = 0; i < 40; i++) {
+      const r = await runHook(preToolUse('Bash', { command: `npm run build # ${i} ${'pad '.repeat(300)}` }), { env: capEnv });
+      assert.equal(hookJson(r).hookSpecificOutput.permissionDecision, undefined, `call ${i} was not denied`);
+    }
+    const st = spoolStatus(state, { capBytes: 60000 });
+    assert.notEqual(st.level, 'critical');
+    assert.ok(st.bytesUsed < 60000);
+    const retention = auditEvents(state).filter((e) => e.data?.action === 'local-retention');
+    assert.ok(retention.length >= 1, 'the chain records what was dropped');
+    assert.equal(verifyChain(state).ok, true);
   });
 
   it('fail-open: with no usable bundle and a signed trust root that allows it, the baseline only records what it would block', async () => {

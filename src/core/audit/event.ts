@@ -322,7 +322,8 @@ export interface PolicyEventData {
 
 export interface SpoolEventData {
   /** overflow: the spool crossed a cap level; recovered: a torn trailing line was cut; lock-broken: a dead writer's lock was removed. */
-  action: 'overflow' | 'recovered' | 'lock-broken';
+  /** local-retention: a device with no server dropped its oldest records to stay under the cap. */
+  action: 'overflow' | 'recovered' | 'lock-broken' | 'local-retention';
   detail: Record<string, string | number | boolean | null>;
   actor: ActorInfo;
   client: ClientInfo;

@@ -126,9 +126,11 @@ export function defaultCapBytes(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 function resolve(o: SpoolOptions): Resolved {
+  const capBytes = o.capBytes ?? defaultCapBytes();
   const r: Resolved = {
-    capBytes: o.capBytes ?? defaultCapBytes(),
-    segmentBytes: o.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
+    capBytes,
+    // Segments are what pruning removes: keep at least ~16 of them under the cap, whatever its size.
+    segmentBytes: o.segmentBytes ?? Math.min(DEFAULT_SEGMENT_BYTES, Math.max(16 * 1024, Math.floor(capBytes / 16))),
     maxEventBytes: o.maxEventBytes ?? MAX_EVENT_BYTES,
     timeoutMs: o.timeoutMs ?? 2500,
     staleLockMs: o.staleLockMs ?? 10_000,
@@ -1244,6 +1246,50 @@ export function ackUpTo(stateDir: string, seq: number, hash: string, opts: Spool
   } finally {
     lock?.release();
   }
+}
+
+/**
+ * Retention for a device with no server to forward to (never enrolled): without it the spool only grows,
+ * and past 95 % of the cap every allowed call is denied. Once the spool is past the warn level, the oldest
+ * sealed segments are marked delivered locally and deleted until it is back under `targetRatio` of the cap
+ * (the chain still verifies from the anchor), and a `local-retention` event in the chain says what went.
+ * Returns the removed segment names. Does nothing below the warn level or when nothing can go.
+ */
+export function applyLocalRetention(stateDir: string, opts: SpoolOptions & { targetRatio?: number } = {}): string[] {
+  const o = resolve(opts);
+  const target = o.capBytes * (opts.targetRatio ?? 0.6);
+  let removed: string[] = [];
+  let dropped = { fromSeq: 0, toSeq: 0, bytes: 0 };
+  let lock: FileLock | undefined;
+  try {
+    lock = FileLock.acquire(lockPath(stateDir), { timeoutMs: o.timeoutMs, staleMs: o.staleLockMs });
+    const segs = listSegments(stateDir);
+    const sizes = segs.map((s) => sizeOf(s.file));
+    let used = sizes.reduce((a, b) => a + b, 0);
+    if (capLevel(used, o.capBytes) === 'ok') return [];
+    // The oldest sealed segments (never the current one) until the rest fits under the target.
+    let upTo = -1;
+    for (let i = 0; i + 1 < segs.length && used > target; i++) {
+      used -= sizes[i]!;
+      upTo = i;
+    }
+    if (upTo < 0) return [];
+    const lastSeq = segs[upTo + 1]!.firstSeq - 1;
+    const line = findLine(stateDir, lastSeq);
+    if (!line?.hash) return [];
+    const cursor = readCursor(stateDir);
+    if (!cursor || cursor.ackedSeq < lastSeq) writeFileDurable(cursorPath(stateDir), JSON.stringify({ ackedSeq: lastSeq, ackedHash: line.hash, time: new Date().toISOString(), local: true }) + '\n');
+    dropped = { fromSeq: segs[0]!.firstSeq, toSeq: lastSeq, bytes: sizes.slice(0, upTo + 1).reduce((a, b) => a + b, 0) };
+    removed = pruneLocked(stateDir, segs, { retainMs: 0, force: true, now: Date.now() });
+  } catch (e) {
+    throw toAuditError(e);
+  } finally {
+    lock?.release();
+  }
+  if (removed.length) {
+    appendAuditEvent(stateDir, buildSpoolEvent('local-retention', { segments: removed.join(','), ...dropped, reason: 'no server to forward to: the oldest records were dropped to stay under the cap' }, spoolContext(stateDir, undefined)), { ...opts, priority: true });
+  }
+  return removed;
 }
 
 /** Delete fully acknowledged sealed segments older than `retainMs` (default 7 days). */
