@@ -22,6 +22,7 @@ import { sha256Hex } from '../core/bundle/envelope';
 import { BundleError } from '../core/bundle/errors';
 import type { BundleRecord } from '../core/bundle/events';
 import { compareEpochVersion } from '../core/bundle/order';
+import { fsyncDir } from './fsyncDir';
 
 /** Machine-managed files (trust.json, sync.json) written by an administrator or MDM, not by the user. */
 export function defaultManagedDir(platform: NodeJS.Platform = process.platform): string {
@@ -183,19 +184,6 @@ export function writeStore(stateDir: string, state: StoreState): void {
 
 // ---------------------------------------------------------------------------------------------------------
 // Files
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    // Directories cannot be opened on Windows; the rename is durable enough there.
-  }
-}
 
 function renameRetrying(from: string, to: string): void {
   for (let attempt = 0; ; attempt++) {

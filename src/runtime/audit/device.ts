@@ -10,6 +10,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fsyncDir } from '../fsyncDir';
 
 export const DEVICE_FILE = 'device.json';
 const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$/;
@@ -61,16 +62,7 @@ export function loadDeviceId(stateDir: string): string {
   }
   try {
     fs.linkSync(tmp, file);
-    try {
-      const dfd = fs.openSync(stateDir, 'r');
-      try {
-        fs.fsyncSync(dfd);
-      } finally {
-        fs.closeSync(dfd);
-      }
-    } catch {
-      /* directory fsync is not supported everywhere (Windows) */
-    }
+    fsyncDir(stateDir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   } finally {

@@ -37,6 +37,7 @@ import {
 } from '../../core/audit/event';
 import { readDeviceId } from './device';
 import { Backoff, FileLock, LockError, lockHolder, type LockToken } from './lock';
+import { fsyncDir } from '../fsyncDir';
 
 export const DEFAULT_CAP_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_SEGMENT_BYTES = 8 * 1024 * 1024;
@@ -177,18 +178,6 @@ function listSegments(stateDir: string): SegmentInfo[] {
 
 const ensured = new Set<string>();
 
-function fsyncDir(dir: string): void {
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    /* not supported on every platform (Windows); the file's own fdatasync still holds its data */
-  }
-}
 
 function ensureDirs(stateDir: string): void {
   const dir = logDir(stateDir);

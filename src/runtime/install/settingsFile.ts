@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fsyncDir } from '../fsyncDir';
 
 export class SettingsFileError extends Error {
   constructor(
@@ -111,14 +112,14 @@ export function atomicWrite(file: string, text: string, opts: { backup?: boolean
     }
     throw e;
   }
-  syncDir(dir);
+  fsyncDir(dir);
   return result;
 }
 
 /** Remove a file we created, durably. */
 export function removeFile(file: string): void {
   fs.unlinkSync(file);
-  syncDir(path.dirname(file));
+  fsyncDir(path.dirname(file));
 }
 
 function writeDurably(file: string, data: Buffer, mode: number): void {
@@ -128,18 +129,5 @@ function writeDurably(file: string, data: Buffer, mode: number): void {
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
-  }
-}
-
-function syncDir(dir: string): void {
-  if (process.platform === 'win32') return;
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    /* some file systems refuse fsync on a directory; the rename itself is still atomic */
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
   }
 }
