@@ -18,20 +18,13 @@ import { httpError, isObj, newId, parseDurationMs, parseTime, str } from './util
 
 export type RequestStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'revoked' | 'cancelled';
 
-export interface ExceptionRequestView {
+/** A request as the API shows it: what was asked (NewRequest), by whom, and how it was decided. */
+export interface ExceptionRequestView extends NewRequest {
   id: string;
   status: RequestStatus;
   tenant: string;
   userId: string;
   deviceId: string;
-  ruleIds: string[];
-  tool: string;
-  matcher: GrantMatcher;
-  scope: GrantScope;
-  durationMs: number;
-  justification: string;
-  ticket: string | null;
-  sourceEventId: string | null;
   createdAt: string;
   requestExpiresAt: string;
   decidedAt: string | null;
