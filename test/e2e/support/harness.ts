@@ -32,6 +32,8 @@ export function namespaces(): { net: boolean; overlay: boolean } {
   const net = spawnSync('unshare', ['-rn', 'true']).status === 0;
   let overlay = false;
   if (net) {
+    // test-artifacts/ is git-ignored: a fresh clone does not have it yet.
+    fs.mkdirSync(path.join(ROOT, 'test-artifacts'), { recursive: true });
     const d = fs.mkdtempSync(path.join(ROOT, 'test-artifacts', 'ovl-'));
     fs.mkdirSync(path.join(d, 'up', 'claude-code'), { recursive: true });
     fs.mkdirSync(path.join(d, 'work'));
