@@ -30,9 +30,9 @@ let snapshot: string;
 let WORKER: string;
 before(() => {
   snapshot = fs.mkdtempSync(path.join(os.tmpdir(), 'aw-rel-code-'));
-  // src/core/scan and types: the audit scrubber's secret rules (src/core/scan/secrets.ts) and what they import.
-  for (const rel of ['src/core/audit', 'src/core/scan', 'src/core/types.js', 'src/runtime/audit', 'test/reliability/spoolWorker.js']) {
-    fs.cpSync(path.join(OUT, rel), path.join(snapshot, rel), { recursive: true });
+  // All of out/src (a few MB), so whatever the spool comes to import is there without a list to keep in step.
+  for (const rel of ['src', 'test/reliability/spoolWorker.js']) {
+    fs.cpSync(path.join(OUT, rel), path.join(snapshot, rel), { recursive: true, filter: (f) => !f.endsWith('.map') });
   }
   WORKER = path.join(snapshot, 'test/reliability/spoolWorker.js');
 });
@@ -46,13 +46,17 @@ interface Worker {
 }
 
 const children: ChildProcess[] = [];
+const stderrOf = new WeakMap<ChildProcess, string>();
 
 function start(stateDir: string, args: string[]): Worker {
   const child = spawn(process.execPath, [WORKER, stateDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   const w: Worker = { child, out: '', err: '', exit: undefined as never };
   child.stdout!.on('data', (c: Buffer) => (w.out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (w.err += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => {
+    w.err += c.toString();
+    stderrOf.set(child, w.err);
+  });
   w.exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   return w;
 }
@@ -60,6 +64,9 @@ function start(stateDir: string, args: string[]): Worker {
 async function until(pred: () => boolean, what: string, ms = 45_000): Promise<void> {
   const t0 = Date.now();
   while (!pred()) {
+    // a worker that died before it got there will never get there: say why at once
+    const dead = children.find((c) => c.exitCode !== null && c.exitCode !== 0);
+    if (dead) throw new Error(`a worker exited with code ${dead.exitCode} while waiting for ${what}: ${stderrOf.get(dead) ?? ''}`);
     if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
