@@ -47,6 +47,24 @@ describe('warden CLI', () => {
     assert.match(r.err, /unknown command "frobnicate"/);
   });
 
+  for (const [verb, subs] of [
+    ['audit', 'verify, tail or status'],
+    ['bundle', 'sign, verify or publish'],
+    ['trust', 'init, rotate, sign, verify or pin'],
+    ['mcp', 'list or accept'],
+    ['exception', 'request, list, show, approve, deny, revoke, cancel or sync'],
+  ] as const) {
+    it(`${verb}: a missing or unknown subcommand is a usage error (exit 2) that lists ${subs}`, async () => {
+      const none = await run([verb]);
+      assert.equal(none.code, 2);
+      assert.ok(none.err.includes(`give a subcommand: ${subs}`), none.err);
+      // an unknown subcommand is named before any option of it is judged
+      const bad = await run([verb, 'toString', '--frob']);
+      assert.equal(bad.code, 2);
+      assert.ok(bad.err.includes(`unknown subcommand "toString"; expected ${subs}`), bad.err);
+    });
+  }
+
   it('every command has --help', async () => {
     for (const verb of ['hook', 'eval', 'validate', 'test', 'explain']) {
       const r = await run([verb, '--help']);

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { AuditEvent, DecisionData, HookData, PolicyEventData, SpoolEventData } from '../../core/audit/event';
 import { AuditError, readAudit, spoolStatus, verifyChain, type AuditRecord, type SpoolStatus } from '../../runtime/audit/spool';
 import { defaultStateDir } from '../../runtime/context';
-import { parseArgs } from '../args';
+import { parseArgs, pickSubcommand } from '../args';
 import { UsageError, type Command, type Io } from '../types';
 
 const HELP = `Usage: warden audit <verify|tail|status> [options]
@@ -30,7 +30,6 @@ Options:
   --home <dir>   state directory (default ~/.agent-warden)
   --json         machine-readable output`;
 
-const SUBCOMMANDS = ['verify', 'tail', 'status'] as const;
 
 function stateDirOf(home: string | undefined, io: Io): string {
   return home ? path.resolve(io.cwd, home) : defaultStateDir(io.env);
@@ -174,18 +173,9 @@ export const audit: Command = {
   help: HELP,
   async run(args, io) {
     const [sub, ...rest] = args;
-    if (!sub) throw new UsageError(`give a subcommand: ${SUBCOMMANDS.join(', ')}`);
+    const handler = pickSubcommand(sub, { verify, tail, status });
     try {
-      switch (sub) {
-        case 'verify':
-          return await verify(rest, io);
-        case 'tail':
-          return await tail(rest, io);
-        case 'status':
-          return await status(rest, io);
-        default:
-          throw new UsageError(`unknown subcommand ${JSON.stringify(sub)}; expected one of ${SUBCOMMANDS.join(', ')}`);
-      }
+      return await handler(rest, io);
     } catch (e) {
       if (e instanceof AuditError) throw new Error(`${e.message} [${e.code}]`);
       throw e;

@@ -17,7 +17,7 @@ import { readClientConfig, readStore, resolveManagedDir, writeFileAtomic } from 
 import { compileEnv, defaultStateDir, machineContext } from '../../runtime/context';
 import { checkTrustFloor } from '../../runtime/trustStore';
 import { loadValidatedChain } from '../../runtime/trustAccept';
-import { parseArgs } from '../args';
+import { parseArgs, pickSubcommand } from '../args';
 import { resolveArg } from './trust';
 import { UsageError, type Command, type Io } from '../types';
 
@@ -285,15 +285,6 @@ export const bundle: Command = {
 
 async function dispatch(args: string[], io: Io): Promise<number> {
   const [sub, ...rest] = args;
-  switch (sub) {
-    case 'sign':
-      return sign(rest, io);
-    case 'verify':
-      return verify(rest, io);
-    case 'publish':
-      return publish(rest, io);
-    default:
-      throw new UsageError(sub ? `unknown subcommand "${sub}" (sign, verify, publish)` : 'give a subcommand: sign, verify or publish');
-  }
+  return pickSubcommand(sub, { sign, verify, publish })(rest, io);
 }
 

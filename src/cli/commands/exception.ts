@@ -6,7 +6,7 @@ import { defaultStateDir } from '../../runtime/context';
 import { readEnrollment } from '../../runtime/enroll';
 import { callJson, endpoint } from '../../runtime/forwardHttp';
 import { activeGrants, syncGrants } from '../../runtime/grants';
-import { parseArgs } from '../args';
+import { parseArgs, pickSubcommand } from '../args';
 import { UsageError, type Command, type Io } from '../types';
 
 const HELP = `Usage: warden exception request --rule <id>… --tool <name> <matcher> --duration <dur> --reason <text> [options]
@@ -102,6 +102,7 @@ export const exception: Command = {
   help: HELP,
   async run(args, io) {
     const sub = args[0];
+    pickSubcommand(sub, { request: 0, list: 0, show: 0, approve: 0, deny: 0, revoke: 0, cancel: 0, sync: 0 });
     const rest = args.slice(1);
     const { values, positionals } = parseArgs(rest, {
       home: { type: 'string' },
@@ -187,7 +188,7 @@ export const exception: Command = {
         return 0;
       }
       default:
-        throw new UsageError(sub ? `unknown subcommand ${sub}` : 'a subcommand is required: request, list, show, approve, deny, revoke, cancel, sync');
+        throw new Error(`unhandled subcommand ${sub}`);
     }
   },
 };

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { defaultStateDir } from '../../runtime/context';
 import { acceptMcpServer, readInventory } from '../../hook/mcp';
-import { parseArgs } from '../args';
+import { parseArgs, pickSubcommand } from '../args';
 import { UsageError, type Command } from '../types';
 
 const HELP = `Usage: warden mcp list [--home <state dir>] [--json]
@@ -30,7 +30,7 @@ export const mcp: Command = {
   help: HELP,
   async run(args, io) {
     const sub = args[0];
-    if (sub !== 'list' && sub !== 'accept') throw new UsageError(sub ? `unknown subcommand ${sub}` : 'a subcommand is needed: list or accept');
+    pickSubcommand(sub, { list: true, accept: true });
     const { values, positionals } = parseArgs(args.slice(1), { home: { type: 'string' }, dir: { type: 'string' }, json: { type: 'boolean' } });
     const stateDir = path.resolve(io.cwd, values.home ?? defaultStateDir(io.env));
     if (sub === 'list') {

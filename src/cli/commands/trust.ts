@@ -9,7 +9,7 @@ import { readPrivateKey, readPublicKey } from '../../runtime/bundleKeys';
 import { writeFileAtomic } from '../../runtime/bundleStore';
 import { pinTrust } from '../../runtime/trustAccept';
 import { defaultStateDir } from '../../runtime/context';
-import { parseArgs } from '../args';
+import { parseArgs, pickSubcommand } from '../args';
 import { UsageError, type Command, type Io } from '../types';
 
 const HELP = `Usage: warden trust <init|rotate|sign|verify|pin> [options]
@@ -302,19 +302,6 @@ export const trust: Command = {
 
 async function dispatch(args: string[], io: Io): Promise<number> {
   const [sub, ...rest] = args;
-  switch (sub) {
-    case 'init':
-      return init(rest, io);
-    case 'rotate':
-      return rotate(rest, io);
-    case 'sign':
-      return sign(rest, io);
-    case 'verify':
-      return verify(rest, io);
-    case 'pin':
-      return pin(rest, io);
-    default:
-      throw new UsageError(sub ? `unknown subcommand "${sub}" (init, rotate, sign, verify, pin)` : 'give a subcommand: init, rotate, sign, verify or pin');
-  }
+  return pickSubcommand(sub, { init, rotate, sign, verify, pin })(rest, io);
 }
 
