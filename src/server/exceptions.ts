@@ -53,6 +53,18 @@ interface RequestRow {
   grant_id: string | null;
 }
 
+/** Who asked and what for: the part of a request its grant carries unchanged. */
+function whatAndWho(r: RequestRow): { userId: string; deviceId: string; ruleIds: string[]; tool: string; matcher: GrantMatcher; scope: GrantScope } {
+  return {
+    userId: r.user_id,
+    deviceId: r.device_id,
+    ruleIds: JSON.parse(r.rule_ids) as string[],
+    tool: r.tool,
+    matcher: JSON.parse(r.matcher) as GrantMatcher,
+    scope: JSON.parse(r.scope) as GrantScope,
+  };
+}
+
 export interface ExceptionConfig {
   requestTtlMs: number;
   approvalsRequired: number;
@@ -191,12 +203,7 @@ export class Exceptions {
       id: r.id,
       status: r.status,
       tenant: r.tenant,
-      userId: r.user_id,
-      deviceId: r.device_id,
-      ruleIds: JSON.parse(r.rule_ids) as string[],
-      tool: r.tool,
-      matcher: JSON.parse(r.matcher) as GrantMatcher,
-      scope: JSON.parse(r.scope) as GrantScope,
+      ...whatAndWho(r),
       durationMs: Number(r.duration_ms),
       justification: r.justification,
       ticket: r.ticket,
@@ -262,12 +269,7 @@ export class Exceptions {
         grantId: newId('g'),
         requestId: id,
         tenant,
-        userId: r.user_id,
-        deviceId: r.device_id,
-        ruleIds: JSON.parse(r.rule_ids) as string[],
-        tool: r.tool,
-        matcher: JSON.parse(r.matcher) as GrantMatcher,
-        scope: JSON.parse(r.scope) as GrantScope,
+        ...whatAndWho(r),
         notBefore: new Date(notBefore).toISOString(),
         expiresAt: new Date(notBefore + duration).toISOString(),
         issuedAt: new Date(now).toISOString(),

@@ -159,17 +159,20 @@ export interface SegmentInfo {
   firstSeq: number;
 }
 
-function listSegments(stateDir: string): SegmentInfo[] {
-  const dir = logDir(stateDir);
-  let names: string[];
+/** A directory's entries; none when it does not exist yet. */
+function entriesOf(dir: string): string[] {
   try {
-    names = fs.readdirSync(dir);
+    return fs.readdirSync(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
+}
+
+function listSegments(stateDir: string): SegmentInfo[] {
+  const dir = logDir(stateDir);
   const out: SegmentInfo[] = [];
-  for (const name of names) {
+  for (const name of entriesOf(dir)) {
     const m = SEG_RE.exec(name);
     if (m) out.push({ name, file: path.join(dir, name), firstSeq: Number(m[1]) });
   }
@@ -623,13 +626,7 @@ function publishResult(stateDir: string, key: string, out: Outcome, c: Committed
  */
 function claimRequests(stateDir: string): Req[] {
   const dir = inboxDir(stateDir);
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
+  const names = entriesOf(dir);
   if (!names.length) return [];
   const out: Req[] = [];
   let bytes = 0;
