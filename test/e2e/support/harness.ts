@@ -6,6 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { auditEvents, CLI, ROOT, runCli, type ProcResult } from '../../hook/support';
 import { toolResults, type FakeOptions } from './fakeAnthropic';
@@ -23,6 +24,28 @@ export function claudeBinary(version: string): string {
     throw new Error(`Claude Code ${version} is not installed at ${bin}.\nRun \`bash scripts/install-e2e-deps.sh\` (installs the pinned versions from the npm registry) before \`npm run test:e2e\`.`);
   }
   return bin;
+}
+
+/**
+ * Where the sandboxes live: test-artifacts/e2e in the checkout, unless the checkout itself is in a temporary
+ * directory (a CI clone under /tmp). The baseline lets recursive deletes in temporary directories through, so
+ * a sandbox there would turn "rm -rf ~/docs" into an allowed call and the tests into nonsense; then they live
+ * under the real home directory instead.
+ */
+export function sandboxBase(): string {
+  const temp = ['/tmp', '/var/tmp', '/dev/shm', '/private/tmp', '/private/var/folders', '/var/folders', os.tmpdir()].map((d) => {
+    try {
+      return fs.realpathSync(d);
+    } catch {
+      return d;
+    }
+  });
+  const inTemp = (p: string) => temp.some((t) => p === t || p.startsWith(t + path.sep));
+  const inCheckout = path.join(ROOT, 'test-artifacts', 'e2e');
+  if (!inTemp(fs.realpathSync(ROOT))) return inCheckout;
+  const home = fs.realpathSync(os.homedir());
+  if (inTemp(home)) throw new Error(`both the checkout (${ROOT}) and the home directory (${home}) are in temporary directories, where the baseline allows recursive deletes; run the e2e suite from elsewhere`);
+  return path.join(home, '.agent-warden-test-artifacts', 'e2e');
 }
 
 let nsCache: { net: boolean; overlay: boolean } | undefined;
@@ -85,7 +108,7 @@ export class World {
     readonly version: string,
     label: string,
   ) {
-    const base = path.join(ROOT, 'test-artifacts', 'e2e');
+    const base = sandboxBase();
     fs.mkdirSync(base, { recursive: true });
     this.root = fs.mkdtempSync(path.join(base, `${version}-${label.replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}-`));
     this.home = path.join(this.root, 'home');
