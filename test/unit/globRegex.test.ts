@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { minimatch } from 'minimatch';
-import { GlobSet, globsIntersect } from '../../src/core/paths/glob';
+import { GlobSet, globsIntersect, requiredLiterals } from '../../src/core/paths/glob';
 import { braces, globRegExps } from '../../src/core/paths/globRegex';
 
 const mine = (glob: string, p: string): boolean => globRegExps(glob, false).some((r) => r.test(p));
@@ -43,6 +43,28 @@ describe('glob compiler', () => {
       }),
       { numRuns: 20000 },
     );
+  });
+
+  it('the literal pre-filter never passes over a glob that matches (GlobSet.test agrees with the regexes)', () => {
+    const vars = { HOME: '/h', WORKSPACE: '/w', STATE_DIR: '/s', CLAUDE_DIR: '/c', TMPDIR: '/t' };
+    fc.assert(
+      fc.property(glob, pathArb, fc.boolean(), (g, p, ci) => {
+        const path = ci ? p.replace(/a/g, 'A') : p;
+        const want = globRegExps(ci ? g.toLowerCase() : g, ci).some((r) => r.test(ci ? path.toLowerCase() : path));
+        if (want) for (const alt of braces(g)) if (mine(alt, p)) for (const l of requiredLiterals(alt)) assert.ok(p.includes(l), `${alt}: ${l} not in ${p}`);
+        assert.equal(new GlobSet([g], vars, { caseInsensitive: ci }).test(path) !== undefined, want, `glob ${g} on ${path} (case-insensitive: ${ci})`);
+      }),
+      { numRuns: 20000 },
+    );
+  });
+
+  it('required literals: the text between wildcards, without end slashes; none for escapes and groups', () => {
+    assert.deepEqual(requiredLiterals('/home/u/.ssh/**'), ['home/u/.ssh']);
+    assert.deepEqual(requiredLiterals('**/.env.*'), ['.env.']);
+    assert.deepEqual(requiredLiterals('**/id_[rd]sa*'), ['id_', 'sa']);
+    assert.deepEqual(requiredLiterals('/a/[]x]/b'), ['a', 'b']);
+    assert.deepEqual(requiredLiterals('/a/\\*x'), []);
+    assert.deepEqual(requiredLiterals('/a/+(b|c)'), []);
   });
 
   const table: [string, string, boolean][] = [
