@@ -4,6 +4,7 @@
  * that cannot be loaded still ends in a deny.
  */
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cleanEnv, HOOK, hookJson, preToolUse, requireBuilt, runNode, tempDir } from '../hook/support';
@@ -70,14 +71,21 @@ describe('hook loader (dist/hook.js) and its code cache', function () {
   });
 
   it('works when the directory is not writable (no cache, same answer)', async function () {
-    if (process.getuid?.() === 0) this.skip(); // root writes anyway
-    fs.chmodSync(dir, 0o555);
-    try {
-      assert.equal(hookJson(await run()).hookSpecificOutput.permissionDecision, 'deny');
-      assert.deepEqual(caches(), []);
-    } finally {
-      fs.chmodSync(dir, 0o755);
+    if (process.getuid?.() !== 0) {
+      fs.chmodSync(dir, 0o555);
+      try {
+        assert.equal(hookJson(await run()).hookSpecificOutput.permissionDecision, 'deny');
+      } finally {
+        fs.chmodSync(dir, 0o755);
+      }
+    } else {
+      // Root writes through file modes: make the directory a read-only mount in a private mount namespace.
+      if (spawnSync('unshare', ['-rm', 'true']).status !== 0) this.skip();
+      const r = spawnSync('unshare', ['-rm', 'sh', '-c', 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && exec "$2" "$1/hook.js"', 'sh', dir, process.execPath], { input: preToolUse('Bash', { command: 'rm -rf ~' }), env, encoding: 'utf8', timeout: 20_000 });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(hookJson({ code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, ms: 0 }).hookSpecificOutput.permissionDecision, 'deny');
     }
+    assert.deepEqual(caches(), []);
   });
 
   it('a missing or broken runner still ends in a deny with exit code 0', async () => {
