@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { minimatch } from 'minimatch';
-import { GlobSet, globsIntersect, requiredLiterals } from '../../src/core/paths/glob';
+import { absoluteGlob, GlobSet, globsIntersect, requiredLiterals } from '../../src/core/paths/glob';
 import { braces, globRegExps } from '../../src/core/paths/globRegex';
 
 const mine = (glob: string, p: string): boolean => globRegExps(glob, false).some((r) => r.test(p));
@@ -53,6 +53,19 @@ describe('glob compiler', () => {
         const want = globRegExps(ci ? g.toLowerCase() : g, ci).some((r) => r.test(ci ? path.toLowerCase() : path));
         if (want) for (const alt of braces(g)) if (mine(alt, p)) for (const l of requiredLiterals(alt)) assert.ok(p.includes(l), `${alt}: ${l} not in ${p}`);
         assert.equal(new GlobSet([g], vars, { caseInsensitive: ci }).test(path) !== undefined, want, `glob ${g} on ${path} (case-insensitive: ${ci})`);
+      }),
+      { numRuns: 20000 },
+    );
+  });
+
+  it('the gates on policy sources (~, ${VAR}, relative globs) never pass over a glob that matches', () => {
+    const vars = { HOME: '/a/b', WORKSPACE: '/a/x', STATE_DIR: '/s', CLAUDE_DIR: '/c', TMPDIR: '/t' };
+    const policyGlob = fc.tuple(fc.constantFrom('/', '**/', '~/', '${HOME}/', '${WORKSPACE}/', '', './'), fc.array(globSeg, { minLength: 1, maxLength: 4 })).map(([pre, segs]) => pre + segs.join('/'));
+    const homeish = fc.tuple(fc.constantFrom('/a/b', '/a/x', '/a', ''), pathArb).map(([pre, p]) => pre + p);
+    fc.assert(
+      fc.property(policyGlob, homeish, (g, p) => {
+        const want = globRegExps(absoluteGlob(g, vars), false).some((r) => r.test(p));
+        assert.equal(new GlobSet([g], vars, { caseInsensitive: false }).test(p) !== undefined, want, `glob ${g} on ${p}`);
       }),
       { numRuns: 20000 },
     );

@@ -3,6 +3,7 @@
  * Conditions are checked cheapest first (tool, risk, env, command, URL, context, path); path globs compile
  * lazily, so a call only pays for the globs of rules it could match.
  */
+import { canonicalHost } from '../net/host';
 import { GlobSet, staticPrefix, type GlobVars } from '../paths/glob';
 import { DEFAULT_EXCEPTION_MS, durationMs } from '../policy/duration';
 import type { CommandConditionDoc, ContextConditionDoc, MatchBlockDoc, McpConditionDoc, PathConditionDoc, PolicyDoc, RuleDoc, SecretConditionDoc, TaintConditionDoc, UrlConditionDoc } from '../policy/schema';
@@ -375,7 +376,10 @@ function commandMatcher(c: CommandConditionDoc, ctx: Ctx): Matcher {
   };
 }
 
-/** `example.com` exact; `*.example.com` any subdomain; `**.example.com` the domain and any subdomain. */
+/**
+ * `example.com` exact; `*.example.com` any subdomain; `**.example.com` the domain and any subdomain.
+ * Literal hosts are compared in the canonical form URL facts carry (`fd00:ec2:0::254` is `fd00:ec2::254`).
+ */
 export function hostRegex(pattern: string): RegExp {
   const p = pattern.toLowerCase();
   let src = '';
@@ -387,6 +391,7 @@ export function hostRegex(pattern: string): RegExp {
     src = '[^/]+\\.';
     rest = p.slice(2);
   }
+  if (!/[*?[]/.test(rest)) rest = canonicalHost(rest);
   src += rest.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^.]*').replace(/\?/g, '[^.]');
   return new RegExp(`^${src}$`);
 }

@@ -3,9 +3,9 @@
  * program it runs, every destination it contacts. A payload the analyser cannot make sense of yields
  * `unanalyzable` reasons instead of a guess.
  */
-import { expandHome, normalizeAbs, resolveLexical, resolvePhysical, toPosix, type FsProbe, type Platform } from '../paths/paths';
+import { expandHome, normalizeAbs, procAlias, resolveLexical, resolvePhysical, toPosix, type FsProbe, type Platform } from '../paths/paths';
 import { analyzeShell } from '../shell/analyze';
-import { urlFact } from '../shell/programs';
+import { urlFacts } from '../shell/programs';
 import { secretFactsOf } from '../scan/inputs';
 import type { Access, Facts, HookInput, McpStatus, PathFact, TaintFact } from '../types';
 
@@ -41,8 +41,10 @@ const WRITE_VERB = /(write|edit|create|update|save|put|append|insert|patch|repla
 /** Tools that walk a directory: a path argument covers the whole tree. */
 const TREE_VERB = /(search|grep|find|glob|list|tree|walk|directory|dir|ls|index)/i;
 /** Tools that run a shell command given as an argument. */
-const SHELL_TOOL = /(^|_)(run_command|run_shell|run_terminal_cmd|execute_command|exec_command|run|exec|execute|shell|bash|terminal|command|cmd|sh)($|_)/i;
+const SHELL_TOOL = /(^|_)(run_command|run_shell|run_terminal_cmd|execute_command|exec_command|start_process|spawn_process|run_process|interact_with_process|spawn|run|exec|execute|shell|bash|terminal|command|cmd|sh)($|_)/i;
 const SHELL_KEY = /^(command|cmd|script|commandline|command_line|shell_command|bash_command)$/i;
+/** Keys whose values name a network destination. */
+const URL_KEY = /(^|_|-)(url|urls|href|endpoint|link|host|hostname)$/i;
 /** Keys whose values are text, never locations (file contents, messages, queries). */
 const CONTENT_KEY = /^(content|contents|text|body|message|messages|query|sql|prompt|description|title|comment|comments|data|code|value|new_string|old_string|new_source|patch|diff|html|markdown|summary|note|notes|input|instructions|pattern|regex)$/i;
 const DELETE_VERB = /(delete|remove|unlink|rm|trash|drop|purge|erase)/i;
@@ -179,12 +181,14 @@ function extractToolFacts(input: HookInput, env: AnalysisEnv): Facts {
         facts.unanalyzable.push('WebFetch.url is missing or not a string');
         break;
       }
-      const u = urlFact(args.url, 'WebFetch.url', 'https');
-      if (!u) facts.unanalyzable.push(`WebFetch.url is not a URL: ${args.url.slice(0, 200)}`);
+      const us = urlFacts(args.url, 'WebFetch.url', 'https');
+      if (!us.length) facts.unanalyzable.push(`WebFetch.url is not a URL: ${args.url.slice(0, 200)}`);
       else {
-        if (/[?#]/.test(args.url) && /[?&][^=]+=[^&]{24,}/.test(args.url)) u.sends = 'literal';
-        facts.urls.push(u);
-        if (u.scheme === 'file') add(resolveToolPath(args.url, cwd, env), 'read', 'WebFetch file://');
+        for (const u of us) {
+          if (/[?#]/.test(args.url) && /[?&][^=]+=[^&]{24,}/.test(args.url)) u.sends = 'literal';
+          facts.urls.push(u);
+        }
+        if (us[0]!.scheme === 'file') add(resolveToolPath(args.url, cwd, env), 'read', 'WebFetch file://');
       }
       break;
     }
@@ -200,14 +204,15 @@ function extractToolFacts(input: HookInput, env: AnalysisEnv): Facts {
 function addPath(facts: Facts, env: AnalysisEnv, path: string, access: Access, via: string, extra: Partial<PathFact>): void {
   facts.paths.push({ path, access, via, ...extra });
   if (extra.pattern) return;
-  const physical = resolvePhysical(path, env.fs);
+  const physical = procAlias(resolvePhysical(path, env.fs), '/');
   if (physical !== path) facts.paths.push({ path: physical, access, via, ...extra, linkFrom: path });
 }
 
 /** Tool paths: absolute, `~`-relative, `file://` URIs or Windows spellings; relative ones against the cwd. */
 export function resolveToolPath(raw: string, cwd: string, env: AnalysisEnv): string {
   const p = toPosix(expandHome(raw.trim(), env.home), env.platform);
-  return resolveLexical(cwd, p);
+  // /proc/<pid>/root/x is /x, /proc/<pid>/cwd/x is x in the session's cwd (the tool's own process view).
+  return procAlias(resolveLexical(cwd, p), cwd);
 }
 
 function joinPattern(base: string, pattern: string): string {
@@ -260,10 +265,11 @@ function walkArguments(facts: Facts, env: AnalysisEnv, tool: string, args: Recor
       if (!v || v.length > 4096) return;
       const keyed = PATH_KEY.test(key);
       if (!keyed && CONTENT_KEY.test(key)) return;
-      if (/^https?:\/\//i.test(v)) {
-        const u = urlFact(v, `${tool}.${key}`);
-        if (u) facts.urls.push(u);
-        return;
+      // URLs in any spelling a fetcher accepts (`HTTP:/\host`); a bare host under a URL-named key too.
+      if (/^(https?|wss?|ftp):/i.test(v) || (URL_KEY.test(key) && !/\s/.test(v) && !looksLikeAbsolutePath(v))) {
+        const us = urlFacts(v, `${tool}.${key}`);
+        facts.urls.push(...us);
+        if (us.length || !keyed) return;
       }
       if (keyed || (looksLikeAbsolutePath(v) && !/\s/.test(v))) {
         if (/\n/.test(v)) return;

@@ -71,6 +71,9 @@ interface Compiled {
 /** A set of policy globs, each compiled on first use (the hook compiles only what a call needs). */
 export class GlobSet {
   private built: Compiled[] | undefined;
+  private readonly one: (Compiled | undefined)[] = [];
+  /** Per glob, literal runs of its source (variables and `~` left out) that any matching path contains. */
+  private gates: string[][] | undefined;
 
   constructor(
     private readonly globs: readonly string[],
@@ -78,15 +81,35 @@ export class GlobSet {
     private readonly opts: GlobOptions,
   ) {}
 
-  private get compiled(): Compiled[] {
-    this.built ??= this.globs.map((source) => {
+  private compiledAt(i: number): Compiled {
+    let c = this.one[i];
+    if (!c) {
+      const source = this.globs[i]!;
       // A trailing `/**` also matches the directory itself (globRegex and globsIntersect both do so).
       const abs = absoluteGlob(source, this.vars);
       const norm = braces(this.opts.caseInsensitive ? abs.toLowerCase() : abs);
       const firstSeg = abs.split('/')[1] ?? '';
-      return { source, alternatives: norm, prefixes: norm.map(staticPrefix), literals: norm.map(requiredLiterals), anchored: !abs.startsWith('**') && firstSeg !== '**' };
-    });
+      c = this.one[i] = { source, alternatives: norm, prefixes: norm.map(staticPrefix), literals: norm.map(requiredLiterals), anchored: !abs.startsWith('**') && firstSeg !== '**' };
+    }
+    return c;
+  }
+
+  private get compiled(): Compiled[] {
+    this.built ??= this.globs.map((_, i) => this.compiledAt(i));
     return this.built;
+  }
+
+  /**
+   * Cheap gates from the sources as written: `${HOME}/.aws/**` needs "/.aws" in the path whatever HOME is.
+   * They spare a call that tests one path against a hundred globs the preparation of all hundred.
+   */
+  private gateOf(i: number): string[] {
+    this.gates ??= this.globs.map((g) => {
+      if (/(^|\/)\.\.?(\/|$)/.test(g.replace(/^\.\//, ''))) return []; // dot segments: no gate
+      const s = g.replace(/\$\{[A-Z_][A-Z0-9_]*\}/g, '*').replace(/^~(?=\/|$)/, '*').replace(/^\.\//, '');
+      return requiredLiterals(this.opts.caseInsensitive ? s.toLowerCase() : s);
+    });
+    return this.gates[i]!;
   }
 
   get size(): number {
@@ -112,7 +135,9 @@ export class GlobSet {
    */
   test(path: string): string | undefined {
     const p = this.opts.caseInsensitive ? path.toLowerCase() : path;
-    for (const c of this.compiled) {
+    for (let i = 0; i < this.globs.length; i++) {
+      if (!this.gateOf(i).every((l) => p.includes(l))) continue;
+      const c = this.compiledAt(i);
       if (!c.literals.some((lits) => lits.every((l) => p.includes(l)))) continue;
       for (const re of this.regexes(c)) if (re.test(p)) return c.source;
     }
@@ -129,7 +154,11 @@ export class GlobSet {
     const hit = this.test(dir);
     if (hit) return hit;
     const dirSegs = (this.opts.caseInsensitive ? dir.toLowerCase() : dir).split('/').filter(Boolean);
-    for (const c of this.compiled) {
+    for (let i = 0; i < this.globs.length; i++) {
+      // `**/.env`: its first segment must be one of the directory's, whatever the rest says.
+      const first = /^\*\*\/([^/*?[\]{}()!+@\\]+)(?:\/|$)/.exec(this.opts.caseInsensitive ? this.globs[i]!.toLowerCase() : this.globs[i]!);
+      if (first && !dirSegs.includes(first[1]!)) continue;
+      const c = this.compiledAt(i);
       if (c.anchored) continue;
       c.tail ??= c.alternatives.map((alt) =>
         alt
@@ -169,6 +198,10 @@ export class GlobSet {
    * skipping hidden files): `*.tsx` does not reach `.env.tsx`; `.e*` does reach `.env`.
    */
   intersects(pattern: string, hiddenDirs = false): string | undefined {
+    // A write or delete of every file below a literal directory (`find dist -type f -exec rm {} \;` gives
+    // `dist/**`) is judged like the same operation on the tree (`rm -rf dist`, see testTree): a glob naming
+    // a file anywhere (`**/CLAUDE.md`) is not taken to be reached through it.
+    if (hiddenDirs && /^\/[^*?[\]{}]*\/\*\*$/.test(pattern)) return this.testTree(pattern.slice(0, -3));
     const p = this.opts.caseInsensitive ? pattern.toLowerCase() : pattern;
     const factAlts = braces(p).map((f) => [f, staticPrefix(f)] as const);
     for (const c of this.compiled) {

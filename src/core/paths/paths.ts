@@ -63,6 +63,37 @@ export function isAbsolute(p: string): boolean {
   return p.startsWith('/');
 }
 
+const PROC_SELF = `(?:self|thread-self|\\d+|${DYN})(?:/task/(?:\\d+|${DYN}))?`;
+const PROC_ROOT = new RegExp(`^/proc/${PROC_SELF}/root(/.*)?$`);
+const PROC_CWD = new RegExp(`^/proc/${PROC_SELF}/cwd(/.*)?$`);
+const FD_ALIAS = new RegExp(`^(?:/dev/fd/\\d+|/dev/std(?:in|out|err)|/proc/(?:self|thread-self|${DYN})(?:/task/(?:\\d+|${DYN}))?/fd/\\d+)$`);
+const STDIN_ALIAS = new RegExp(`^(?:-|/dev/stdin|/dev/fd/0|/proc/(?:self|thread-self|${DYN})(?:/task/(?:\\d+|${DYN}))?/fd/0)$`);
+
+/**
+ * A path through a process's /proc entry, as the file it leads to: `/proc/<pid>/root/x` and
+ * `/proc/self/task/<tid>/root/x` are `/x`; `/proc/<pid>/cwd/x` is `x` in the current directory (the shell's
+ * own, `$$`, is the common case). The hook must not ask its own /proc: its pid, root and cwd are not the
+ * agent's.
+ */
+export function procAlias(p: string, cwd: string): string {
+  if (!p.startsWith('/proc/')) return p;
+  const root = PROC_ROOT.exec(p);
+  if (root) return normalizeAbs(root[1] || '/');
+  const cwdLink = PROC_CWD.exec(p);
+  if (cwdLink) return resolveLexical(cwd, '.' + (cwdLink[1] ?? ''));
+  return p;
+}
+
+/** A name for one of the shell's own file descriptors (`/dev/fd/3`, `/dev/stdout`, `/proc/self/fd/1`). */
+export function isFdAlias(p: string): boolean {
+  return FD_ALIAS.test(p);
+}
+
+/** A name for standard input, as a script operand (`sh /dev/stdin`, `. /dev/fd/0`, `bash -`). */
+export function isStdinAlias(p: string): boolean {
+  return STDIN_ALIAS.test(p);
+}
+
 /** Join `p` onto `base` (absolute) unless `p` is absolute, then normalise. */
 export function resolveLexical(base: string, p: string): string {
   if (p.startsWith(DYN)) return normalizeAbs('/' + p);
@@ -87,6 +118,9 @@ export function resolvePhysical(p: string, fs: FsProbe | undefined, virtualLinks
       continue;
     }
     const candidate = done === '/' ? '/' + seg : done + '/' + seg;
+    // /proc and /dev/fd links describe the process that reads them, here the hook, not the agent's shell
+    // (procAlias maps what can be mapped): the rest of such a path stays as written.
+    if (candidate === '/proc' || candidate === '/dev/fd' || /^\/dev\/std(?:in|out|err)$/.test(candidate)) return normalizeAbs([candidate, ...rest].join('/'));
     const target = virtualLinks?.get(candidate) ?? safeReadlink(fs, candidate);
     if (target === undefined) {
       done = candidate;

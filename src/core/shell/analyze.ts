@@ -13,7 +13,7 @@
  *
  * Program knowledge (wrappers, readers, writers, network tools, interpreters) lives in `programs.ts`.
  */
-import { resolveLexical, resolvePhysical, type FsProbe, type Platform } from '../paths/paths';
+import { isFdAlias, procAlias, resolveLexical, resolvePhysical, type FsProbe, type Platform } from '../paths/paths';
 import { DYN, type Access, type CommandFact, type EnvFact, type PathFact, type RiskFact, type RiskKind, type UrlFact } from '../types';
 import { ShellParseError, type Command, type Redir, type Script, type Word } from './ast';
 import { ELEMENT_SEP, expandWord, known, UNKNOWN, type ExpandContext, type Field, type Taint, type Vals } from './expand';
@@ -243,11 +243,13 @@ export class ShellAnalyzer {
 
   private pushPath(fact: PathFact): void {
     if (this.stage && (fact.access === 'read' || fact.access === 'exec')) this.stage.reads++;
-    const key = `p|${fact.path}|${fact.access}|${fact.recursive ? 1 : 0}|${fact.pattern ? 1 : 0}|${fact.linkFrom ?? ''}`;
+    // `via` is part of the identity: rules exempt some routes (`notVia: git *`), so a write through one
+    // route must not hide a later write to the same file through another (`git config …; echo … >> .git/config`).
+    const key = `p|${fact.path}|${fact.access}|${fact.recursive ? 1 : 0}|${fact.pattern ? 1 : 0}|${fact.linkFrom ?? ''}|${fact.via}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
     this.facts.paths.push(fact);
-    if (fact.access === 'read' && /^\/proc\/[^/]+\/environ$/.test(fact.path)) this.risk('env-dump', `reads ${fact.path}`);
+    if (fact.access === 'read' && /^\/proc\/[^/]+\/(?:task\/[^/]+\/)?environ$/.test(fact.path)) this.risk('env-dump', `reads ${fact.path}`);
   }
 
   /**
@@ -263,26 +265,32 @@ export class ShellAnalyzer {
       if (f.glob) {
         const expanded = f.noExpand ? undefined : this.globExpand(f.glob, base);
         if (expanded && expanded.length) {
-          for (const p of expanded) this.emitPath(p, access, via, st, opts, false);
+          for (const p of expanded) this.emitPath(p, access, via, st, opts, false, base);
           continue;
         }
-        const pattern = procPath(f.glob.startsWith('/') ? f.glob : resolveLexical(base, f.glob), base);
+        const pattern = procAlias(f.glob.startsWith('/') ? f.glob : resolveLexical(base, f.glob), base);
         const fact: PathFact = { path: pattern, access, via, pattern: true };
         if (opts.recursive) fact.recursive = true;
         if (f.dynamic) fact.dynamic = true;
         this.pushPath(fact);
         continue;
       }
-      this.emitPath(procPath(resolveLexical(base, f.text), base), access, via, st, opts, f.dynamic);
+      const p = procAlias(resolveLexical(base, f.text), base);
+      // The shell's own descriptors (a process substitution's /dev/fd/63, /dev/stdout): what they lead to was
+      // recorded where it was opened (the redirection or the substitution), and resolving them here would
+      // ask the hook's own /proc.
+      if (isFdAlias(p)) continue;
+      this.emitPath(p, access, via, st, opts, f.dynamic, base);
     }
   }
 
-  private emitPath(p: string, access: Access, via: string, st: State, opts: { recursive?: boolean }, dynamic: boolean): void {
+  private emitPath(p: string, access: Access, via: string, st: State, opts: { recursive?: boolean }, dynamic: boolean, cwd = '/'): void {
     const fact: PathFact = { path: p, access, via };
     if (opts.recursive) fact.recursive = true;
     if (dynamic || p.includes(DYN)) fact.dynamic = true;
     this.pushPath(fact);
-    const physical = resolvePhysical(p, this.env.fs, st.world.links);
+    // A link may lead into /proc/<pid>/root or cwd: map that too.
+    const physical = procAlias(resolvePhysical(p, this.env.fs, st.world.links), cwd);
     if (physical !== p) {
       const linked: PathFact = { ...fact, path: physical, linkFrom: p };
       this.pushPath(linked);
@@ -440,6 +448,9 @@ export class ShellAnalyzer {
       const t = invocationTaint(inv);
       if (t && (!taint || t === 'download')) taint = t;
     });
+    // `$(<file)` (and `$(< a; < b)`): bash substitutes the file's contents; no command runs, so nothing was
+    // collected, yet the output is whatever the file holds.
+    if (readsFileIntoOutput(body.body)) opaque = true;
     const out: Vals = opaque || collected.some((c) => c.dynamic) ? { v: [], dyn: true } : known(collected.map((c) => c.text).join(''));
     if (taint) out.taint = taint;
     return out;
@@ -645,17 +656,23 @@ export class ShellAnalyzer {
     onCommand?: (inv: Invocation) => void,
   ): State {
     const fields: Field[] = [];
-    for (const w of cmd.words) fields.push(...this.expand(w, st, via, depth));
+    for (const w of cmd.words) {
+      if (!w.assign?.array) {
+        fields.push(...this.expand(w, st, via, depth));
+        continue;
+      }
+      // `declare -a a=(x y)`: the array is assigned in the shell; the builtin sees the name.
+      let vals = this.arrayValue(w.assign.array, st, via, depth);
+      if (w.assign.append) vals = appendElements(this.varOf(st, w.assign.name), vals);
+      this.setVar(st, w.assign.name, vals);
+      fields.push({ text: w.assign.name, dynamic: false });
+    }
     const prefixEnv: Record<string, string> = {};
     for (const a of cmd.assigns) {
       let vals: Vals;
-      if (a.array) {
-        const items: string[] = [];
-        let dyn = false;
-        for (const w of a.array) for (const f of this.expand(w, st, via, depth)) f.dynamic ? (dyn = true) : items.push(f.text);
-        vals = { v: dyn ? [] : [items.join(ELEMENT_SEP)], dyn };
-      } else vals = this.assignValue(a.value, st, via, depth);
-      if (a.append) vals = concatVals(this.varOf(st, a.name), vals);
+      if (a.array) vals = this.arrayValue(a.array, st, via, depth);
+      else vals = this.assignValue(a.value, st, via, depth);
+      if (a.append) vals = a.array ? appendElements(this.varOf(st, a.name), vals) : concatVals(this.varOf(st, a.name), vals);
       const single = vals.v.length === 1 && !vals.dyn ? vals.v[0]! : DYN;
       if (fields.length) prefixEnv[a.name] = single;
       else this.setVar(st, a.name, vals);
@@ -681,6 +698,14 @@ export class ShellAnalyzer {
     const matches = this.globExpand(f0.glob, this.cwdList(st)[0]!);
     if (!matches?.length) return fields;
     return [...matches.map((m) => ({ text: m, dynamic: false })), ...fields.slice(1)];
+  }
+
+  /** `(x y z)`: the elements, or unknown when any is. */
+  private arrayValue(array: Word[], st: State, via: string[], depth: number): Vals {
+    const items: string[] = [];
+    let dyn = false;
+    for (const w of array) for (const f of this.expand(w, st, via, depth)) f.dynamic ? (dyn = true) : items.push(f.text);
+    return { v: dyn ? [] : [items.join(ELEMENT_SEP)], dyn };
   }
 
   /** Assignment values: no field splitting or globbing; `~` after `=` and `:` expands. */
@@ -854,13 +879,10 @@ export class ShellAnalyzer {
 
 // ── helpers ───────────────────────────────────────────────────────────────
 
-/** `/proc/self/root/x` is `/x`; `/proc/self/cwd/x` is `x` in the current directory. */
-function procPath(p: string, cwd: string): string {
-  const root = /^\/proc\/(?:self|thread-self|\d+|\u27eadynamic\u27eb)\/root(\/.*)?$/.exec(p);
-  if (root) return root[1] || '/';
-  const cwdLink = /^\/proc\/(?:self|thread-self)\/cwd(\/.*)?$/.exec(p);
-  if (cwdLink) return resolveLexical(cwd, '.' + (cwdLink[1] ?? ''));
-  return p;
+/** A simple command made only of input redirections: the `$(<file)` form. */
+function readsFileIntoOutput(cmd: Command): boolean {
+  if (cmd.type === 'seq') return cmd.items.some((i) => readsFileIntoOutput(i.cmd));
+  return cmd.type === 'simple' && cmd.words.length === 0 && cmd.redirs.some((r) => r.op === '<' || r.op === '<>');
 }
 
 function fieldVals(f: Field): Vals {
@@ -937,6 +959,13 @@ function union(a: Vals, b: Vals): Vals {
 function cap(v: Vals): Vals {
   if (v.v.length <= MAX_VALUES) return v;
   return { ...v, v: v.v.slice(0, MAX_VALUES), dyn: true };
+}
+
+/** `a+=(x y)`: the new elements follow the old ones (a scalar becomes element 0), never glued to them. */
+function appendElements(a: Vals, b: Vals): Vals {
+  const v: string[] = [];
+  for (const x of a.v.length ? a.v : ['']) for (const y of b.v) v.push(x === '' ? y : y === '' ? x : x + ELEMENT_SEP + y);
+  return cap({ v, dyn: a.dyn || b.dyn });
 }
 
 function concatVals(a: Vals, b: Vals): Vals {

@@ -16,6 +16,11 @@ export type WordPart =
 
 export interface Word {
   parts: WordPart[];
+  /**
+   * An array assignment given to a declaration builtin (`declare -a a=(x y)`, `local a=(…)`): bash parses it
+   * as an assignment, not as a word. `parts` then hold just the name.
+   */
+  assign?: Assign;
   /** Offset of the word in the source. */
   pos: number;
   /** Source text of the word. */

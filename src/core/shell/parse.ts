@@ -42,6 +42,8 @@ const NAME_START = /[A-Za-z_]/;
 const NAME_CHAR = /[A-Za-z0-9_]/;
 const SPECIAL_PARAMS = new Set(['@', '*', '#', '?', '-', '$', '!', '0', '_']);
 const ASSIGN_RE = /[A-Za-z_][A-Za-z0-9_]*(\[[^\]\s]*\])?\+?=/y;
+/** Builtins whose `name=(…)` arguments bash parses as array assignments. */
+const DECLARATION_BUILTINS = new Set(['declare', 'typeset', 'local', 'readonly', 'export']);
 const PARAM_OPS = [':-', ':=', ':?', ':+', '-', '=', '?', '+', '##', '#', '%%', '%', '//', '/#', '/%', '/', '^^', '^', ',,', ',', '@', ':'];
 
 interface PendingHeredoc {
@@ -559,6 +561,14 @@ class Parser {
           assigns.push(a);
           continue;
         }
+      } else if (DECLARATION_BUILTINS.has(words[0]!.raw)) {
+        const save = this.i;
+        const a = this.tryAssign();
+        if (a?.array) {
+          words.push({ parts: [{ t: 'lit', v: a.name, quoted: false }], pos: a.pos, raw: this.s.slice(a.pos, this.i), assign: a });
+          continue;
+        }
+        this.i = save;
       }
       const w = this.parseWord();
       if (!w) break;

@@ -6,11 +6,13 @@
  * Unknown programs are treated conservatively: every operand and option value is a path the program may
  * read, so a secret named on any command line is seen by path rules whatever the program.
  */
-import { basename, resolveLexical } from '../paths/paths';
+import { canonicalHost, whatwgHost } from '../net/host';
+import { basename, isStdinAlias, resolveLexical } from '../paths/paths';
 import { DYN, type CommandFact, type RiskKind, type UrlFact } from '../types';
 import type { FileOrigin, Invocation, Producer, ShellAnalyzer, State, Stdin } from './analyze';
 import type { Field, Taint } from './expand';
 import { allValues, has, parseArgs, value, type OptSpec, type ParsedArgs } from './options';
+import { parseShell } from './parse';
 
 type Handler = (a: ShellAnalyzer, inv: Invocation) => void;
 
@@ -25,9 +27,25 @@ export function dispatch(a: ShellAnalyzer, inv: Invocation, dynamicProgram: bool
     executeFile(a, inv, f(inv.invokedAs), inv.invokedAs, 'shell');
   }
   const name = inv.program;
-  const h = HANDLERS.get(name) ?? HANDLERS.get(versionless(name));
+  const h = HANDLERS.get(name) ?? HANDLERS.get(versionless(name)) ?? familyHandler(name);
   if (h) h(a, inv);
   else generic(a, inv);
+}
+
+/** Programs that come in open-ended families (`mkfs.minix`, `docker-credential-pass`): the family's handler. */
+const FAMILIES: [RegExp, string][] = [
+  [/^mkfs\./, 'mkfs'],
+  [/^newfs/, 'newfs'],
+  [/^docker-credential-/, 'docker-credential-'],
+];
+function familyHandler(name: string): Handler | undefined {
+  for (const [re, key] of FAMILIES) if (re.test(name)) return HANDLERS.get(key);
+  return undefined;
+}
+
+/** Every program name the tables know (for tests that run each one through the analyser). */
+export function knownPrograms(): string[] {
+  return [...HANDLERS.keys()];
 }
 
 /** `python3.12` → `python3`, `node20` → `node`, `pip3.11` → `pip3`. */
@@ -80,47 +98,51 @@ function looksLikeUrl(t: string): boolean {
 }
 
 export function urlFact(raw: string, via: string, defaultScheme = 'http'): UrlFact | null {
-  let text = raw;
+  return urlFacts(raw, via, defaultScheme)[0] ?? null;
+}
+
+/**
+ * The destinations a URL argument names. Hosts are canonical (`net/host.ts`); where the WHATWG reading of
+ * the URL (what Node and browsers connect to) names another host than the plain authority split
+ * (`http://169.254.169.254\\@evil.example/`, `http:/\\169.254.169.254/`), both are destinations.
+ */
+export function urlFacts(raw: string, via: string, defaultScheme = 'http'): UrlFact[] {
+  // WHATWG parsers drop tabs and newlines anywhere in a URL.
+  let text = raw.replace(/[\t\n\r]/g, '').trim();
+  const out: UrlFact[] = [];
   if (!looksLikeUrl(text)) {
-    if (!/^[A-Za-z0-9\u27ea\u27eb[\]_.-]+(:\d+)?(\/|$)/.test(text) || text.startsWith('-')) return null;
-    text = `${defaultScheme}://${text}`;
+    const special = /^(https?|wss?|ftp):/i.test(text);
+    if (!special && (!/^[A-Za-z0-9\u0080-\uffff%[\]_.-]+(:\d+)?(\/|$)/.test(text) || text.startsWith('-'))) return out;
+    if (!special) text = `${defaultScheme}://${text}`;
   }
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)(?::(\d+))?/.exec(text);
-  if (!m) return null;
-  // A host followed by a computed part (`http://169.254.170.2$URI`) is matched on the part that is known;
-  // a computed part inside the host (`$(whoami).exfil.example`) stays in it.
-  let host = m[2]!.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host.endsWith(DYN) && host.length > DYN.length) host = host.slice(0, host.indexOf(DYN));
-  host = host.replace(/\.$/, '') || DYN;
-  const fact: UrlFact = { url: text, host: normalizeHost(host), scheme: m[1]!.toLowerCase(), via };
-  if (m[3]) fact.port = Number(m[3]);
-  return fact;
-}
-
-/** Decimal, hex and octal IPv4 spellings (`2852039166`, `0xa9fea9fe`, `0251.0376.0251.0376`) → dotted quad. */
-function normalizeHost(host: string): string {
-  if (/^\d+$/.test(host) && Number(host) <= 0xffffffff) return intToIp(Number(host));
-  if (/^0x[0-9a-f]+$/i.test(host) && Number(host) <= 0xffffffff) return intToIp(Number(host));
-  const parts = host.split('.');
-  if (parts.length === 4 && parts.every((p) => /^(0x[0-9a-f]+|0[0-7]*|[1-9]\d*)$/i.test(p))) {
-    const nums = parts.map((p) => (/^0x/i.test(p) ? parseInt(p, 16) : p.length > 1 && p.startsWith('0') ? parseInt(p, 8) : Number(p)));
-    if (nums.every((n) => n >= 0 && n <= 255)) return nums.join('.');
+  if (m) {
+    // A host followed by a computed part (`http://169.254.170.2$URI`) is matched on the part that is known;
+    // a computed part inside the host (`$(whoami).exfil.example`) stays in it.
+    let host = m[2]!.replace(/^\[|\]$/g, '').toLowerCase();
+    if (host.endsWith(DYN) && host.length > DYN.length) host = host.slice(0, host.indexOf(DYN));
+    host = host.replace(/\.$/, '') || DYN;
+    const fact: UrlFact = { url: text, host: canonicalHost(host), scheme: m[1]!.toLowerCase(), via };
+    if (m[3]) fact.port = Number(m[3]);
+    out.push(fact);
   }
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
-  if (mapped) return mapped[1]!;
-  return host;
-}
-
-function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
+  if (/^(https?|wss?|ftp):/i.test(text)) {
+    const w = whatwgHost(text);
+    if (w && w.host !== out[0]?.host) {
+      const fact: UrlFact = { url: w.href, host: w.host, scheme: w.scheme, via };
+      if (w.port) fact.port = w.port;
+      out.push(fact);
+    }
+  }
+  return out;
 }
 
 function addUrl(a: ShellAnalyzer, inv: Invocation, raw: string, via: string, sends?: UrlFact['sends'], defaultScheme?: string): void {
-  const fact = urlFact(raw, via, defaultScheme);
-  if (!fact) return;
-  if (sends) fact.sends = sends;
-  a.url(fact);
-  if (fact.scheme === 'file') a.path(f(fact.url.slice('file://'.length) || '/'), 'read', `${via} file://`, inv.st);
+  for (const [i, fact] of urlFacts(raw, via, defaultScheme).entries()) {
+    if (sends) fact.sends = sends;
+    a.url(fact);
+    if (i === 0 && fact.scheme === 'file') a.path(f(fact.url.slice('file://'.length) || '/'), 'read', `${via} file://`, inv.st);
+  }
 }
 
 /** Where data an argument sends comes from: a file, the environment, a substitution, or literal text. */
@@ -298,10 +320,41 @@ const NO_FILES = [
   'true', 'false', ':', 'test', '[', 'exit', 'return', 'break', 'continue', 'shift', 'sleep', 'date', 'id',
   'hostname', 'uname', 'which', 'type', 'hash', 'kill', 'pkill', 'killall', 'jobs', 'wait', 'seq', 'yes', 'expr',
   'umask', 'ulimit', 'let', 'getopts', 'mapfile', 'readarray', 'unalias', 'clear', 'tput', 'stty', 'tty', 'nproc',
-  'free', 'uptime', 'ps', 'top', 'htop', 'w', 'who', 'logname', 'groups', 'disown', 'bg', 'fg', 'times', 'caller',
+  'free', 'uptime', 'top', 'htop', 'w', 'who', 'logname', 'groups', 'disown', 'bg', 'fg', 'times', 'caller',
   'arch', 'locale', 'tzselect', 'cal', 'factor', 'bc', 'dc', 'notify-send', 'say', 'beep', 'npx-which',
 ];
 for (const n of NO_FILES) on(n, (a, inv) => emit(a, inv, parseArgs(inv.args)));
+
+/**
+ * ps: the BSD-style letter `e` (`ps e`, `ps auxe`, `ps eww $$`; `-E` on macOS) prints every process's
+ * environment. `-e` (all processes) and option values (`-o user`, `o user`) are not it.
+ */
+on('ps', (a, inv) => {
+  emit(a, inv, parseArgs(inv.args, { short: 'oOpuUgGCtqsNkD', long: ['format', 'pid', 'ppid', 'user', 'User', 'group', 'Group', 'sort', 'cols', 'columns', 'rows', 'lines', 'width', 'tty', 'sid', 'quick-pid'] }));
+  const args = inv.args;
+  let dump = false;
+  for (let i = 0; i < args.length; i++) {
+    const t = args[i]!.text;
+    if (args[i]!.dynamic) continue;
+    if (t.startsWith('--')) {
+      if (/^--(format|pid|ppid|user|User|group|Group|sort|cols|columns|rows|lines|width|tty|sid|quick-pid)$/.test(t)) i++;
+      continue;
+    }
+    const bsd = !t.startsWith('-');
+    if (bsd && !/^[A-Za-z]+$/.test(t)) continue;
+    const letters = bsd ? t : t.slice(1);
+    const takesValue = bsd ? 'oOpUtkq' : 'oOpuUgGCtqsNkD';
+    for (let j = 0; j < letters.length; j++) {
+      const c = letters[j]!;
+      if ((bsd && c === 'e') || (!bsd && c === 'E')) dump = true;
+      if (takesValue.includes(c)) {
+        if (j === letters.length - 1) i++;
+        break;
+      }
+    }
+  }
+  if (dump) a.risk('env-dump', `ps ${args.map((x) => x.text).join(' ')} prints the environment of processes`);
+});
 
 on('echo', (a, inv) => {
   let i = 0;
@@ -400,7 +453,9 @@ on(['export', 'declare', 'typeset', 'local', 'readonly'], (a, inv) => {
     if (exporting) inv.st.exported.add(name);
     if (eq >= 0) {
       const val = op.text.slice(eq + 1);
-      a.setVar(inv.st, name, op.dynamic ? { v: [], dyn: true } : { v: [val], dyn: false });
+      // `declare -n r=HOME`: r is another name for HOME.
+      if (has(p, '-n') && /^[A-Za-z_][A-Za-z0-9_]*$/.test(val)) a.setVar(inv.st, name, a.varOf(inv.st, val));
+      else a.setVar(inv.st, name, op.dynamic ? { v: [], dyn: true } : { v: [val], dyn: false });
       a.envFact({ name, value: op.dynamic ? DYN : val, via: exporting ? 'export' : 'assignment' });
       if (name === 'PATH') a.risk('shell-state-change', `${inv.program} PATH=${val}`);
       if (exporting && !op.dynamic) a.loaderEnv({ [name]: val }, inv.st);
@@ -446,8 +501,39 @@ on(['alias'], (a, inv) => {
     if (eq < 0) continue;
     a.risk('shell-state-change', `alias ${op.text}`);
     runText(a, inv, { text: op.text.slice(eq + 1), dynamic: op.dynamic }, `alias ${op.text.slice(0, eq)}`);
+    defineCommandAlias(a, inv, op.text.slice(0, eq), { text: op.text.slice(eq + 1), dynamic: op.dynamic });
   }
 });
+
+// `hash -p /bin/rm r`: `r` now runs /bin/rm.
+on('hash', (a, inv) => {
+  emit(a, inv, parseArgs(inv.args));
+  const i = inv.args.findIndex((x) => x.text === '-p');
+  const target = i >= 0 ? inv.args[i + 1] : undefined;
+  if (!target) return;
+  for (const name of inv.args.slice(i + 2)) {
+    if (name.text.startsWith('-')) continue;
+    a.risk('shell-state-change', `hash -p ${target.text} ${name.text}`);
+    defineCommandAlias(a, inv, name.text, { text: shellQuote(target.text), dynamic: target.dynamic || name.dynamic });
+  }
+});
+
+/**
+ * `alias r=rm` and `hash -p /bin/rm r` make `r` run something else on later lines (Claude Code's shell
+ * expands aliases). Recorded as a shell function that runs the replacement with the call's arguments, so
+ * `r -rf ~` is analysed as `rm -rf ~`.
+ */
+function defineCommandAlias(a: ShellAnalyzer, inv: Invocation, name: string, replacement: Field): void {
+  if (replacement.dynamic || name.includes(DYN)) {
+    a.risk('dynamic-eval', `${inv.program} defines ${name} as a computed command`);
+    return;
+  }
+  try {
+    inv.st.funcs.set(name, parseShell(`${replacement.text} "$@"`).body);
+  } catch {
+    a.risk('dynamic-eval', `${inv.program} ${name}: its replacement cannot be parsed`);
+  }
+}
 
 on('trap', (a, inv) => {
   const p = parseArgs(inv.args, { stopAtOperand: true });
@@ -474,13 +560,15 @@ on(['fc', 'history'], (a, inv) => {
 
 // ── directory changes ───────────────────────────────────────────────────
 
-function resolveDirs(a: ShellAnalyzer, st: State, target: Field): { v: string[]; dyn: boolean } {
+function resolveDirs(a: ShellAnalyzer, st: State, target: Field, prefixEnv: Record<string, string> = {}): { v: string[]; dyn: boolean } {
   if (target.dynamic || target.glob) return { v: [], dyn: true };
   const v = a.cwdList(st).map((base) => resolveLexical(base, target.text));
   let dyn = st.cwd.dyn;
   // A relative target not starting with ./ or ../ may also be found through CDPATH.
   if (!/^(\/|\.\.?(\/|$))/.test(target.text)) {
-    const cdpath = a.varOf(st, 'CDPATH');
+    // `CDPATH=~ cd .aws` uses the prefix assignment for this one cd.
+    const prefix = prefixEnv.CDPATH;
+    const cdpath = prefix === undefined ? a.varOf(st, 'CDPATH') : prefix === DYN ? { v: [], dyn: true } : { v: [prefix], dyn: false };
     if (cdpath.dyn) dyn = true;
     for (const entry of cdpath.v.flatMap((x) => x.split(':'))) if (entry) v.push(...a.cwdList(st).map((base) => resolveLexical(resolveLexical(base, entry), target.text)));
   }
@@ -494,7 +582,7 @@ on(['cd', 'chdir'], (a, inv) => {
   inv.output = { text: '', dynamic: false };
   if (!target) return a.setCwd(inv.st, { v: [a.env.home], dyn: false });
   if (target.text === '-') return a.setCwd(inv.st, inv.st.oldpwd);
-  a.setCwd(inv.st, resolveDirs(a, inv.st, target));
+  a.setCwd(inv.st, resolveDirs(a, inv.st, target, inv.env));
 });
 
 on('pushd', (a, inv) => {
@@ -509,7 +597,7 @@ on('pushd', (a, inv) => {
   }
   inv.st.dirStack.push(cur);
   if (/^[+-]\d+$/.test(target.text)) return a.setCwd(inv.st, { v: [], dyn: true });
-  a.setCwd(inv.st, resolveDirs(a, inv.st, target));
+  a.setCwd(inv.st, resolveDirs(a, inv.st, target, inv.env));
 });
 
 on('popd', (a, inv) => {
@@ -580,7 +668,7 @@ on(['chroot'], (a, inv) => {
   wrap(a, inv, p.rest.slice(1), 'chroot');
 });
 
-on(['unshare', 'nsenter', 'firejail', 'bwrap', 'systemd-run', 'strace', 'ltrace', 'valgrind', 'perf', 'gdb', 'lldb', 'fakeroot', 'faketime'], (a, inv) => {
+on(['unshare', 'nsenter', 'firejail', 'systemd-run', 'strace', 'ltrace', 'valgrind', 'perf', 'gdb', 'lldb', 'fakeroot', 'faketime'], (a, inv) => {
   const shortWithValue: Record<string, string> = { strace: 'oeEpPsSabuI', ltrace: 'oeEpsSanuAL', nsenter: 'tSGwr', perf: 'oe', faketime: 'f', gdb: 'xp' };
   const p = parseArgs(inv.args, { stopAtOperand: true, short: shortWithValue[inv.program] ?? '', long: ['bind', 'ro-bind', 'setenv', 'unit', 'property', 'output'] });
   emit(a, inv, p);
@@ -635,7 +723,7 @@ on(['su', 'runuser'], (a, inv) => {
 
 on('env', (a, inv) => {
   // A lone `-` is the old spelling of -i.
-  const p = parseArgs(inv.args.map((x) => (x.text === '-' ? { ...x, text: '-i' } : x)), { stopAtOperand: true, short: 'uCS', long: ['unset', 'chdir', 'split-string', 'block-signal', 'default-signal', 'ignore-signal'], groups: [['-i', '--ignore-environment']] });
+  const p = parseArgs(inv.args.map((x) => (x.text === '-' ? { ...x, text: '-i' } : x)), { stopAtOperand: true, short: 'uCS', digits: '0', long: ['unset', 'chdir', 'split-string', 'block-signal', 'default-signal', 'ignore-signal'], groups: [['-i', '--ignore-environment'], ['-0', '--null']] });
   let rest = p.rest;
   const env: Record<string, string> = { ...inv.env };
   while (rest[0] && /^[A-Za-z_][A-Za-z0-9_]*=/.test(rest[0].text)) {
@@ -747,6 +835,12 @@ on('parallel', (a, inv) => {
   const p = parseArgs(head, { stopAtOperand: true, short: 'jSaIdE', long: ['jobs', 'sshlogin', 'arg-file', 'replace', 'delimiter', 'joblog', 'results', 'tmpdir'] });
   emit(a, inv, p);
   for (const file of allValues(p, '-a', '--arg-file')) a.path(file, 'read', 'parallel -a', inv.st);
+  if (!p.rest.length) {
+    // No command: every input item (a ::: argument or a line of stdin) is itself a shell command line.
+    if (values.length) for (const v of values.slice(0, 16)) runText(a, inv, v, 'parallel', { kind: 'none' });
+    else executeSource(a, inv, classifyStdin(inv.stdin), 'parallel', 'shell');
+    return;
+  }
   const items = values.length ? values.slice(0, 16) : stdinItems(inv.stdin).slice(0, 16);
   const variants = items.length ? items : [{ text: DYN, dynamic: true }];
   for (const item of variants) {
@@ -835,7 +929,7 @@ function shellHandler(a: ShellAnalyzer, inv: Invocation): void {
       executeSource(a, inv, classifyStdin(a.procStdin(script.procsub, inv.st, inv.via, inv.depth)), inv.program, 'shell');
       return;
     }
-    if (script.text === '/dev/stdin' || script.text === '-') {
+    if (isStdinAlias(script.text)) {
       executeSource(a, inv, classifyStdin(inv.stdin), inv.program, 'shell');
       return;
     }
@@ -868,7 +962,7 @@ on(['source', '.'], (a, inv) => {
     executeSource(a, inv, classifyStdin(a.procStdin(file.procsub, inv.st, inv.via, inv.depth)), inv.program, 'shell');
     return;
   }
-  if (file.text === '/dev/stdin' || file.text === '-' || file.text === '/proc/self/fd/0') {
+  if (isStdinAlias(file.text)) {
     executeSource(a, inv, classifyStdin(inv.stdin), inv.program, 'shell');
     return;
   }
@@ -988,6 +1082,7 @@ export function inlineCode(a: ShellAnalyzer, inv: Invocation, code: string, labe
   if (net && SHELL_SPAWN_RE.test(code)) a.risk('network-shell', `${label} connects a shell to the network`);
   if (evals && net) a.risk('download-to-shell', `${label} evaluates code fetched from the network`);
   if (evals && DECODE_RE.test(code)) a.risk('decoded-to-shell', `${label} evaluates a decoded payload`);
+  if (REFLECT_RE.test(code)) a.risk('dynamic-eval', `${label} looks up modules or functions by computed name`);
   const writes = WRITE_RE.test(code);
   const deletes = DELETE_RE.exec(code);
   for (const raw of stringLiterals(code)) {
@@ -1009,6 +1104,11 @@ export function inlineCode(a: ShellAnalyzer, inv: Invocation, code: string, labe
 }
 
 const EVAL_RE = /\b(?:exec|eval)\s*\(|\biex\b|Invoke-Expression|new\s+Function\s*\(|\bFunction\s*\(|vm\.runIn|\bload\s*\(|instance_eval|module_eval|\beval\b/;
+/**
+ * Names looked up at run time (`getattr(__import__('o'+'s'), 'sys'+'tem')`, `require(x)`, `obj.send(m)`):
+ * what the code calls cannot be read from its text, so the keyword scans above prove nothing.
+ */
+const REFLECT_RE = /\b__import__\s*\(|\bgetattr\s*\(|\bimportlib\b|__builtins__|__subclasses__|\bglobals\s*\(\s*\)\s*\[|\brequire\s*\(\s*[^'"`\s)]|\bimport\s*\(\s*[^'"`\s)]|\b(?:globalThis|global|process|Bun|Deno)\s*\[|\bReflect\.|\.(?:public_)?send\s*\(|\bconst_get\b|\bcall_user_func|->can\s*\(/;
 const DECODE_RE = /b64decode|base64|atob\s*\(|FromBase64String|unpack\s*\(\s*['"]m|decode64|fromCharCode|\\x[0-9a-fA-F]{2}.*\\x[0-9a-fA-F]{2}/;
 const ENV_DUMP_RE = /process\.env(?!\s*[.[])|\bos\.environ(?!\s*(?:\.get|\[|\.setdefault|\.pop))|%ENV\b|\bENV\.(?:to_h|each|inspect|to_a)|\bgetenv\s*\(\s*\)|System\.getenv\s*\(\s*\)|Get-ChildItem\s+env:|\$_ENV|Deno\.env\.toObject|Bun\.env(?!\s*[.[])|print\s+ENV\b|p\s+ENV\b|pp\s+ENV\b/;
 const SHELL_SPAWN_RE = /dup2|pty\.spawn|\/bin\/(?:ba|z|da)?sh\b|cmd\.exe|powershell|Process\.Start|exec\s*\(\s*['"]\/bin/;
@@ -1072,6 +1172,8 @@ on(['awk', 'gawk', 'mawk', 'nawk'], (a, inv) => {
 });
 
 function awkProgram(a: ShellAnalyzer, inv: Invocation, prog: string): void {
+  // `for (k in ENVIRON)` or ENVIRON[k] with a computed key walks the environment; ENVIRON["HOME"] reads one.
+  if (/\bin\s+ENVIRON\b/.test(prog) || /\bENVIRON\s*\[\s*[^\s"\]]/.test(prog)) a.risk('env-dump', `awk walks ENVIRON: ${truncate(prog)}`);
   for (const m of prog.matchAll(/system\s*\(\s*"((?:\\.|[^"\\])*)"/g)) {
     a.risk('interpreter-inline-exec', `awk system(): ${truncate(m[1]!)}`);
     runText(a, inv, unescapeC(m[1]!), 'awk system()');
@@ -1142,13 +1244,16 @@ const READER_SPECS: Record<string, OptSpec> = {
   uniq: { short: 'fsw' }, cut: { short: 'bcdf', long: ['delimiter', 'fields', 'bytes', 'characters', 'output-delimiter'] },
   paste: { short: 'd' }, join: { short: 'ajoet12' }, comm: {}, fold: { short: 'w' }, fmt: { short: 'wgp' }, pr: { short: 'wlhoNn' },
   expand: { short: 't' }, unexpand: { short: 't' }, column: { short: 'csoNRHWlE', long: ['separator', 'output-separator', 'table-columns', 'table-name', 'table-right', 'table-hide', 'output-width'] }, iconv: { short: 'fto', long: ['from-code', 'to-code', 'output'] },
-  diff: { short: 'UCIFLSxX', long: ['label', 'from-file', 'to-file', 'exclude', 'exclude-from', 'ignore-matching-lines', 'unified', 'context'] },
+  diff: { short: 'UCIFLSxX', long: ['label', 'from-file', 'to-file', 'exclude', 'exclude-from', 'ignore-matching-lines', 'unified', 'context'], groups: [['-r', '--recursive'], ['-N', '--new-file']] },
   cmp: { short: 'inb' }, sdiff: { short: 'owI' }, diff3: { short: 'L' }, colordiff: { short: 'UC' },
   zcat: {}, zless: {}, zmore: {}, bzcat: {}, xzcat: {}, lz4cat: {}, zstdcat: {}, zgrep: {},
   jq: { short: 'fL', long: ['arg', 'argjson', 'slurpfile', 'rawfile', 'from-file', 'indent', 'args', 'jsonargs'] },
   yq: { short: 'oIpe', long: ['output-format', 'input-format', 'expression', 'indent'] },
   xmllint: { short: '', long: ['xpath', 'output', 'schema'] },
-  openssl: {}, gpg: { short: 'orud', long: ['output', 'recipient', 'local-user', 'default-key', 'homedir'] },
+  openssl: {},
+  // gpg takes any unique abbreviation of a long option: its export options are listed so `--export-secret-k`
+  // resolves to --export-secret-keys while `--export` stays the public export.
+  gpg: { short: 'orud', long: ['output', 'recipient', 'local-user', 'default-key', 'homedir'], flags: ['--export', '--export-secret-keys', '--export-secret-subkeys', '--export-ssh-key', '--export-ownertrust', '--export-options', '--export-filter', '--armor', '--decrypt', '--encrypt', '--sign', '--list-keys', '--list-secret-keys', '--import', '--verify'] },
   tee: {}, look: {}, rev: {}, tr: {}, cat2: {},
   xxd: { short: 'cglosC' },
   split: { short: 'lbnaC', long: ['lines', 'bytes', 'number', 'suffix-length', 'additional-suffix', 'line-bytes'] },
@@ -1161,8 +1266,11 @@ for (const [name, spec] of Object.entries(READER_SPECS)) {
   on(name, (a, inv) => {
     const p = parseArgs(inv.args, spec);
     emit(a, inv, p);
-    readAll(a, inv, p.operands, `${inv.program} operand`);
-    for (const v of allValues(p, '--files0-from', '--log-file', '-o', '--LOG-FILE')) a.path(v, name === 'less' ? 'write' : 'read', `${inv.program} option`, inv.st);
+    // diff -r prints every file below both trees (all of it with -N).
+    readAll(a, inv, p.operands, `${inv.program} operand`, (name === 'diff' || name === 'colordiff') && has(p, '-r', '--recursive'));
+    // Options naming an output file: less's log, iconv -o, sdiff -o, xmllint --output.
+    const writesOption = name === 'less' || name === 'iconv' || name === 'sdiff' || name === 'xmllint';
+    for (const v of allValues(p, '--files0-from', '--log-file', '-o', '--LOG-FILE', '--output')) a.path(v, writesOption ? 'write' : 'read', `${inv.program} option`, inv.st);
     if (name === 'diff' || name === 'colordiff') for (const v of allValues(p, '--from-file', '--to-file', '--exclude-from', '-X')) a.path(v, 'read', 'diff option', inv.st);
     if (name === 'cat' || name === 'tac' || name === 'head' || name === 'tail' || name === 'nl') {
       if (p.operands.length) inv.outputFiles = p.operands.filter((o) => !o.dynamic).map((o) => a.firstPath(o, inv.st));
@@ -1252,13 +1360,23 @@ on(['jq', 'yq', 'gojq', 'jaq'], (a, inv) => {
   emit(a, inv, p);
   let ops = p.operands;
   const fromFile = value(p, '-f', '--from-file');
+  // yq v4: `yq e|eval EXPR FILE…` names its mode first.
+  const sub = inv.program === 'yq' && /^(e|eval|ea|eval-all)$/.test(p.operands[0]?.text ?? '') ? 1 : 0;
   if (fromFile) a.path(fromFile, 'read', `${inv.program} filter file`, inv.st);
-  else if (!value(p, '-e', '--expression')) ops = ops.slice(1);
+  else if (!value(p, '-e', '--expression')) ops = ops.slice(1 + sub);
+  const filter = fromFile ? undefined : value(p, '-e', '--expression') ?? p.operands[sub];
+  if (filter && jqDumpsEnv(filter.text)) a.risk('env-dump', `${inv.program} ${truncate(filter.text)} prints the environment`);
   if (has(p, '--args', '--jsonargs')) ops = [];
   for (const v of [...allValues(p, '--slurpfile'), ...allValues(p, '--rawfile')]) a.path(v, 'read', `${inv.program} file option`, inv.st);
   readAll(a, inv, ops, `${inv.program} input`);
   if (has(p, '-i', '--inplace')) for (const o of ops) a.path(o, 'write', `${inv.program} -i`, inv.st);
 });
+
+/** A jq filter that outputs the whole environment (`env`, `$ENV`), not one variable (`env.HOME`, `$ENV.PATH`). */
+function jqDumpsEnv(filter: string): boolean {
+  const code = filter.replace(/"(?:\\.|[^"\\])*"/g, '""');
+  return /\$ENV\b(?!\s*(?:\.[A-Za-z_"]|\[\s*"))/.test(code) || /(?<![\w$.])env\b(?!\s*(?:\.[A-Za-z_"]|\[\s*"|\(|:))/.test(code);
+}
 
 on('sort', (a, inv) => {
   const p = parseArgs(inv.args, READER_SPECS.sort!);
@@ -1334,12 +1452,13 @@ on(['openssl'], (a, inv) => {
   }
 });
 
-on('gpg', (a, inv) => {
+on(['gpg', 'gpg2'], (a, inv) => {
   const p = parseArgs(inv.args, READER_SPECS.gpg!);
   emit(a, inv, p);
   readAll(a, inv, p.operands, 'gpg input');
   for (const o of allValues(p, '-o', '--output')) a.path(o, 'write', 'gpg --output', inv.st);
-  if (has(p, '--export-secret-keys', '--export-secret-subkeys')) a.path(f(`${a.env.home}/.gnupg/private-keys-v1.d`), 'read', 'gpg --export-secret-keys', inv.st, { recursive: true });
+  const home = value(p, '--homedir')?.text ?? inv.env.GNUPGHOME ?? `${a.env.home}/.gnupg`;
+  if (has(p, '--export-secret-keys', '--export-secret-subkeys')) a.path(f(`${home.replace(/\/+$/, '')}/private-keys-v1.d`), 'read', 'gpg --export-secret-keys', inv.st, { recursive: true });
 });
 
 // ── search tools ────────────────────────────────────────────────────────
@@ -1557,6 +1676,72 @@ on(['ln', 'gln'], (a, inv) => {
   }
 });
 
+/** `uniq [INPUT [OUTPUT]]`: the second operand is written. */
+on('uniq', (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'fsw', long: ['skip-fields', 'skip-chars', 'check-chars', 'group', 'all-repeated'] });
+  emit(a, inv, p);
+  const [input, output] = p.operands;
+  if (input && input.text !== '-') a.path(input, 'read', 'uniq input', inv.st);
+  if (output) a.path(output, 'write', 'uniq output', inv.st);
+});
+
+/** `sponge FILE` soaks up stdin and writes it to FILE (the usual way to rewrite a file in place). */
+on('sponge', (a, inv) => {
+  const p = parseArgs(inv.args);
+  emit(a, inv, p);
+  const input = stdinText(inv.stdin);
+  for (const o of p.operands) {
+    a.path(o, 'write', 'sponge', inv.st);
+    a.noteFile(inv.st, o, input ? { kind: 'text', ...input } : stdinOrigin(inv.stdin), has(p, '-a'));
+  }
+});
+
+/**
+ * patch writes the file it is given, or (without one) the files the diff names: read from a diff this command
+ * line supplies (here-doc, a file it wrote), else anything below the directory it works in.
+ */
+on('patch', (a, inv) => {
+  const p = parseArgs(inv.args, {
+    short: 'pioBYzVgrDdFx',
+    long: ['strip', 'input', 'output', 'directory', 'reject-file', 'ifdef', 'fuzz', 'suffix', 'prefix', 'basename-prefix', 'version-control', 'get', 'quoting-style', 'reject-format', 'read-only', 'merge', 'debug'],
+    flags: ['--dry-run', '--reverse', '--forward', '--batch', '--force', '--backup', '--silent', '--quiet', '--unified', '--context', '--normal', '--ed', '--posix', '--remove-empty-files'],
+  });
+  emit(a, inv, p);
+  const dir = value(p, '-d', '--directory');
+  const st = dir ? stateIn(a, inv.st, dir) : inv.st;
+  const [target, patchFile] = p.operands;
+  const input = value(p, '-i', '--input') ?? patchFile;
+  if (input && input.text !== '-') a.path(input, 'read', 'patch input', st);
+  const out = value(p, '-o', '--output');
+  if (out && out.text !== '-') a.path(out, 'write', 'patch -o', st);
+  for (const r of allValues(p, '-r', '--reject-file')) if (r.text !== '-') a.path(r, 'write', 'patch reject file', st);
+  if (has(p, '--dry-run')) return;
+  if (target) {
+    a.path(target, 'read', 'patch target', st);
+    if (!out) a.path(target, 'write', 'patch target', st);
+    return;
+  }
+  if (out) return;
+  const text = input && input.text !== '-' ? textOrigin(a.fileOrigin(st, input)) : stdinText(inv.stdin);
+  const strip = value(p, '-p', '--strip');
+  const targets = text && !text.dynamic ? diffTargets(text.text, strip && /^\d+$/.test(strip.text) ? Number(strip.text) : undefined) : [];
+  for (const t of targets) a.path(f(t), 'write', 'patch target', st);
+  if (!targets.length) a.path(f('.'), 'write', 'patch target', st, { recursive: true });
+});
+
+/** The files a diff changes, after stripping `strip` leading components (none given: the base name, as patch does). */
+function diffTargets(text: string, strip: number | undefined): string[] {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/^(?:\+\+\+|---|\*\*\*|Index:)[ \t]+([^\t\n]+)/gm)) {
+    const name = m[1]!.trim();
+    if (name === '/dev/null' || /^\d+(,\d+)?\s*\*{4}$/.test(name) || /^\d+(,\d+)?\s*-{4}$/.test(name)) continue;
+    const parts = name.split('/');
+    out.add(strip === undefined ? parts[parts.length - 1]! : parts.slice(Math.min(strip, parts.length - 1)).join('/'));
+    if (out.size >= 64) break;
+  }
+  return [...out].filter(Boolean);
+}
+
 on('dd', (a, inv) => {
   emit(a, inv, parseArgs([]));
   for (const x of inv.args) {
@@ -1565,17 +1750,55 @@ on('dd', (a, inv) => {
   }
 });
 
-on(['vi', 'vim', 'nvim', 'nano', 'emacs', 'ed', 'ex', 'code', 'subl', 'micro', 'joe', 'pico', 'kak', 'hx', 'helix', 'gedit', 'kate', 'mg', 'vimdiff', 'cursor', 'sublime_text'], (a, inv) => {
-  const p = parseArgs(inv.args, { short: 'cSuiTWwsOopq', long: ['cmd', 'eval', 'load', 'user-data-dir', 'extensions-dir', 'install-extension'] });
+on(['vi', 'vim', 'nvim', 'nano', 'emacs', 'ed', 'red', 'ex', 'code', 'subl', 'micro', 'joe', 'pico', 'kak', 'hx', 'helix', 'gedit', 'kate', 'mg', 'vimdiff', 'cursor', 'sublime_text'], (a, inv) => {
+  const ed = inv.program === 'ed' || inv.program === 'red';
+  const vimLike = /^(vi|vim|nvim|ex|vimdiff)$/.test(inv.program);
+  // Ex mode (`ex`, `vim -e`, `vim -es`) reads commands from stdin, and there -s means silent, not a script file.
+  const exMode = ed || inv.program === 'ex' || (vimLike && inv.args.some((x) => /^-[a-zA-Z]*[eE]/.test(x.text)));
+  const spec: OptSpec = ed ? { short: 'p' } : { short: exMode ? 'cSuiTWwqt' : 'cSuiTWwsqt', shortOptional: vimLike ? 'oOp' : '', long: ['cmd', 'eval', 'load', 'user-data-dir', 'extensions-dir', 'install-extension'] };
+  const p = parseArgs(inv.args, ed || vimLike ? spec : { short: 'cSuiTWwsOopq', long: spec.long! });
   emit(a, inv, p);
   const cmds = [...allValues(p, '-c', '--cmd', '--eval', '-S'), ...p.operands.filter((o) => o.text.startsWith('+'))];
   for (const c of cmds) if (/!|system|shell|:r\s*!/.test(c.text)) a.risk('interpreter-inline-exec', `${inv.program} command ${c.text}`);
+  if (vimLike || ed) for (const c of allValues(p, '-c', '--cmd')) exScript(a, inv, c.text);
+  if (exMode) {
+    const src = classifyStdin(inv.stdin);
+    if (src.kind === 'text') exScript(a, inv, src.text);
+    else if (src.kind === 'risk' && (src.risk === 'download-to-shell' || src.risk === 'decoded-to-shell')) a.risk(src.risk, `${inv.program} runs editor commands from ${src.detail}`);
+  }
   for (const o of p.operands) {
     if (o.text.startsWith('+')) continue;
     a.path(o, 'read', `${inv.program} file`, inv.st);
     a.path(o, 'write', `${inv.program} file`, inv.st);
   }
 });
+
+/** ed/ex commands: `!cmd`, `r !cmd`, `w !cmd` run a shell command; `w FILE` writes a file, `r FILE` reads one. */
+function exScript(a: ShellAnalyzer, inv: Invocation, text: string): void {
+  const none: Stdin = { kind: 'none' };
+  let inserting = false;
+  for (const raw of text.split('\n').slice(0, 256)) {
+    // Text after a/i/c up to a lone `.` is content, not commands.
+    if (inserting) {
+      inserting = raw !== '.';
+      continue;
+    }
+    const line = raw.replace(/^[\s:]*[0-9,.$%';+\-/]*\s*/, '');
+    if (/^(a|i|c|append|insert|change)$/.test(line)) {
+      inserting = true;
+      continue;
+    }
+    const bang = /^(?:(?:r|read|w|write|e|edit|E)\s*)?!(.+)$/.exec(line);
+    if (bang) {
+      a.risk('interpreter-inline-exec', `${inv.program} runs ${truncate(bang[1]!)}`);
+      runText(a, inv, bang[1]!, `${inv.program} !`, none);
+      continue;
+    }
+    const file = /^(w|write|W|wq|x|sav|saveas|r|read)!?\s+(\S+)\s*$/.exec(line);
+    if (file) a.path(f(file[2]!), /^r/.test(file[1]!) ? 'read' : 'write', `${inv.program} ${file[1]}`, inv.st);
+    for (const m of line.matchAll(/system\s*\(\s*(['"])((?:\\.|(?!\1).)*)\1/g)) runText(a, inv, m[2]!, `${inv.program} system()`, none);
+  }
+}
 
 // ── archives and compression ────────────────────────────────────────────
 
@@ -1586,6 +1809,7 @@ on(['tar', 'gtar', 'bsdtar'], (a, inv) => {
     short: 'fCTXbHIKLNV',
     long: ['file', 'directory', 'files-from', 'exclude-from', 'exclude', 'to-command', 'use-compress-program', 'checkpoint-action', 'info-script', 'new-volume-script', 'rsh-command', 'owner', 'group', 'mode', 'transform', 'xform', 'format', 'newer', 'after-date', 'label', 'index-file'],
     groups: [['-c', '--create'], ['-x', '--extract', '--get'], ['-t', '--list'], ['-r', '--append'], ['-u', '--update'], ['-d', '--diff', '--compare'], ['-A', '--catenate', '--concatenate']],
+    flags: ['--remove-files'],
   });
   emit(a, inv, p);
   for (const opt of ['--to-command', '--use-compress-program', '-I', '--checkpoint-action', '--info-script', '--new-volume-script', '--rsh-command']) {
@@ -1602,6 +1826,8 @@ on(['tar', 'gtar', 'bsdtar'], (a, inv) => {
   if (has(p, '-c', '--create', '-r', '--append', '-u', '--update')) {
     if (archive && archive.text !== '-') a.path(archive, 'write', 'tar archive', inv.st);
     for (const o of p.operands) a.path(o, 'read', 'tar member', st, { recursive: true });
+    // --remove-files deletes what it archived: a move of the whole tree.
+    if (has(p, '--remove-files')) for (const o of p.operands) a.path(o, 'delete', 'tar --remove-files', st, { recursive: true });
     if (!archive || archive.text === '-') inv.outputFiles = p.operands.filter((o) => !o.dynamic).map((o) => a.firstPath(o, st));
   } else if (has(p, '-x', '--extract', '--get')) {
     if (archive && archive.text !== '-') a.path(archive, 'read', 'tar archive', inv.st);
@@ -1618,7 +1844,7 @@ function stateIn(a: ShellAnalyzer, st: State, dir: Field): State {
 }
 
 on(['zip'], (a, inv) => {
-  const p = parseArgs(inv.args, { short: 'bnPtxiIZTU', long: ['temp-path', 'suffixes', 'password', 'unzip-command', 'exclude', 'include'], groups: [['-r', '--recurse-paths']] });
+  const p = parseArgs(inv.args, { short: 'bnPtxiIZTU', long: ['temp-path', 'suffixes', 'password', 'unzip-command', 'exclude', 'include'], groups: [['-r', '--recurse-paths'], ['-m', '--move']] });
   emit(a, inv, p);
   const tt = allValues(p, '-TT', '--unzip-command');
   for (const v of tt) runText(a, inv, v, 'zip --unzip-command');
@@ -1626,6 +1852,8 @@ on(['zip'], (a, inv) => {
   const [archive, ...files] = p.operands;
   if (archive) a.path(archive, 'write', 'zip archive', inv.st);
   readAll(a, inv, files, 'zip member', has(p, '-r', '--recurse-paths'));
+  // -m moves the members into the archive: the originals (and directories left empty) are deleted.
+  if (has(p, '-m', '--move')) for (const o of files) a.path(o, 'delete', 'zip -m', inv.st, { recursive: true });
 });
 
 on(['unzip', '7z', '7za', '7zr', 'unrar', 'rar'], (a, inv) => {
@@ -1636,9 +1864,11 @@ on(['unzip', '7z', '7za', '7zr', 'unrar', 'rar'], (a, inv) => {
     const mode = ops[0].text;
     ops = ops.slice(1);
     const [archive, ...files] = ops;
-    if (mode === 'a' || mode === 'u') {
+    if (mode === 'a' || mode === 'u' || mode === 'm') {
       if (archive) a.path(archive, 'write', `${inv.program} archive`, inv.st);
       readAll(a, inv, files, `${inv.program} member`, true);
+      // `7z a -sdel`, `rar m`, `rar a -df` delete the files they archived.
+      if (mode === 'm' || p.flags.some((x) => /^-(sdel|df)$/i.test(x))) for (const o of files) a.path(o, 'delete', `${inv.program} moves into the archive`, inv.st, { recursive: true });
       return;
     }
     if (archive) a.path(archive, 'read', `${inv.program} archive`, inv.st);
@@ -1704,18 +1934,50 @@ const CURL_VALUE = [
   'json', 'variable', 'expand-url', 'expand-data', 'interface', 'local-port', 'range', 'continue-at', 'speed-limit', 'speed-time',
   'limit-rate', 'max-filesize', 'connect-timeout', 'oauth2-bearer', 'pass', 'proxy-user', 'preproxy', 'socks5', 'socks5-hostname', 'etag-save',
   'etag-compare', 'hsts', 'alt-svc', 'proto', 'proto-redir', 'mail-from', 'mail-rcpt', 'ftp-port', 'quote', 'request-target', 'aws-sigv4',
+  'url-query', 'proxy-header', 'socks4', 'socks4a', 'proxy1.0', 'doh-url', 'proxy-cert', 'proxy-key', 'proxy-cacert', 'libcurl',
 ];
 
+/** `{{name}}` / `{{name:b64}}` placeholders of curl's --expand-* options. */
+const CURL_PLACEHOLDER = /\{\{([A-Za-z0-9_]+)(?::[^}]*)?\}\}/g;
+
 on(['curl', 'curlie'], (a, inv) => {
-  const p = parseArgs(inv.args, { short: 'odFTKHuXAebcxwmyYrCEDz', long: CURL_VALUE });
+  // `--expand-X v` is `--X v` with {{variables}} substituted (curl ≥ 8.3): the same option, read the same way.
+  const args = inv.args.map((x) => (/^--expand-[a-z]/.test(x.text) ? { ...x, text: `--${x.text.slice('--expand-'.length)}` } : x));
+  const p = parseArgs(args, { short: 'odFTKHuXAebcxwmyYrCEDz', long: CURL_VALUE });
   emit(a, inv, p);
-  const urls = [...p.operands, ...allValues(p, '--url')].filter((x) => x.text);
   let sends: UrlFact['sends'] | undefined;
   const mark = (s: NonNullable<UrlFact['sends']>): void => {
     const rank = { literal: 0, stdin: 1, env: 2, substitution: 3, file: 4 };
     if (!sends || rank[s] > rank[sends]) sends = s;
   };
-  for (const d of allValues(p, '-d', '--data', '--data-binary', '--data-ascii', '--data-urlencode', '--json')) {
+  // --variable name=text | name@file | name@- | %ENVNAME[=default|@file]: what a {{name}} placeholder carries.
+  const vars = new Map<string, { sends: NonNullable<UrlFact['sends']>; text?: string }>();
+  for (const v of allValues(p, '--variable')) {
+    const m = /^(%?)([A-Za-z0-9_]+)(?:\[[^\]]*\])?(?:([=@])([\s\S]*))?$/.exec(v.text);
+    if (!m) continue;
+    const [, env, name, op, rest] = m;
+    if (op === '@' && rest === '-') vars.set(name!, { sends: stdinSends(inv.stdin) ?? 'stdin' });
+    else if (op === '@') {
+      a.path({ ...v, text: rest! }, 'read', 'curl variable file', inv.st);
+      vars.set(name!, { sends: 'file' });
+    } else if (env) vars.set(name!, { sends: 'env' });
+    else vars.set(name!, { sends: sendsOf(v), ...(v.dynamic ? {} : { text: rest ?? '' }) });
+  }
+  if (vars.size) {
+    for (const x of args) for (const m of x.text.matchAll(CURL_PLACEHOLDER)) if (vars.has(m[1]!)) mark(vars.get(m[1]!)!.sends);
+  }
+  // A URL built from variables names the host they hold (unknown when read from a file or the environment).
+  const expandUrl = (x: Field): Field => (x.text.includes('{{') ? { ...x, text: x.text.replace(CURL_PLACEHOLDER, (_, n: string) => vars.get(n)?.text ?? DYN) } : x);
+  // `--url @file` reads the URLs from a file (curl ≥ 8.13).
+  const urls = [...p.operands, ...allValues(p, '--url')].filter((x) => x.text && !x.text.startsWith('@')).map(expandUrl);
+  for (const u of allValues(p, '--url')) {
+    if (!u.text.startsWith('@') || u.text === '@-') continue;
+    a.path({ ...u, text: u.text.slice(1) }, 'read', 'curl url file', inv.st);
+    mark('file');
+  }
+  // --url-query takes --data-urlencode's forms (`@file`, `name@file`), optionally after a `+`.
+  const dataArgs = [...allValues(p, '-d', '--data', '--data-binary', '--data-ascii', '--data-urlencode', '--json'), ...allValues(p, '--url-query').map((q) => ({ ...q, text: q.text.replace(/^\+/, '') }))];
+  for (const d of dataArgs) {
     const at = d.text.indexOf('@');
     if (at === 0 || (at > 0 && /^[\w-]*=?@/.test(d.text.slice(0, at + 1)) && !d.text.slice(0, at).includes(' '))) {
       const file = d.text.slice(at + 1);
@@ -1749,12 +2011,21 @@ on(['curl', 'curlie'], (a, inv) => {
     const text = origin && 'text' in origin ? origin.text : undefined;
     if (text !== undefined && inv.depth < 8) wrap(a, { ...inv, stdin: { kind: 'none' } }, [f('curl'), ...curlConfigArgs(text)], 'curl -K');
   }
-  for (const h of allValues(p, '-H', '--header', '-u', '--user', '-b', '--cookie', '--oauth2-bearer', '--aws-sigv4')) {
-    if (h.text.startsWith('@')) {
+  for (const h of allValues(p, '-H', '--header', '--proxy-header', '-u', '--user', '-b', '--cookie', '--oauth2-bearer', '--aws-sigv4')) {
+    if (h.text === '@-') mark(stdinSends(inv.stdin) ?? 'stdin');
+    else if (h.text.startsWith('@')) {
       a.path({ ...h, text: h.text.slice(1) }, 'read', 'curl header file', inv.st);
       mark('file');
     } else if (h.dynamic || h.from) mark(sendsOf(h));
   }
+  // `-b file` (no `=`) loads a cookie file; --etag-compare sends the file's first line as If-None-Match.
+  for (const c of allValues(p, '-b', '--cookie')) if (!c.text.includes('=') && !c.text.startsWith('@') && c.text !== '-') a.path(c, 'read', 'curl cookie file', inv.st);
+  for (const e of allValues(p, '--etag-compare')) {
+    a.path(e, 'read', 'curl etag file', inv.st);
+    mark('file');
+  }
+  for (const w of allValues(p, '-w', '--write-out')) if (w.text.startsWith('@') && w.text !== '@-') a.path({ ...w, text: w.text.slice(1) }, 'read', 'curl write-out file', inv.st);
+  for (const l of allValues(p, '--libcurl')) if (l.text !== '-') a.path(l, 'write', 'curl --libcurl', inv.st);
   for (const u of urls) if (u.from?.subst || (u.dynamic && u.from)) mark(sendsOf(u));
   for (const o of allValues(p, '-o', '--output', '-D', '--dump-header', '--trace', '--trace-ascii', '--stderr', '-c', '--cookie-jar', '--etag-save')) {
     if (o.text !== '-') a.path(o, 'write', 'curl output', inv.st);
@@ -1763,7 +2034,7 @@ on(['curl', 'curlie'], (a, inv) => {
   const outputs = allValues(p, '-o', '--output').filter((o) => o.text !== '-');
   for (const o of outputs) a.noteFile(inv.st, o, downloaded);
   if (!outputs.length && !has(p, '-O', '--remote-name', '--remote-name-all')) inv.producesOrigin = downloaded;
-  for (const r of allValues(p, '-E', '--cert', '--key', '--cacert', '--netrc-file')) a.path(r, 'read', 'curl credential file', inv.st);
+  for (const r of allValues(p, '-E', '--cert', '--key', '--cacert', '--netrc-file', '--proxy-cert', '--proxy-key', '--proxy-cacert')) a.path(r, 'read', 'curl credential file', inv.st);
   if (has(p, '-O', '--remote-name', '--remote-name-all')) {
     const dir = value(p, '--output-dir');
     for (const u of urls) {
@@ -1773,15 +2044,40 @@ on(['curl', 'curlie'], (a, inv) => {
     }
   }
   // Proxies and pinned addresses are contacted too, whatever the URL's host says.
-  for (const x of allValues(p, '-x', '--proxy', '--preproxy', '--socks4', '--socks4a', '--socks5', '--socks5-hostname')) addUrl(a, inv, x.text, 'curl proxy', sends);
-  for (const r of allValues(p, '--resolve', '--connect-to')) {
-    const parts = r.text.split(':');
-    const addr = r.text.startsWith('--connect-to') ? parts[2] : parts[parts.length - 1];
-    if (addr) addUrl(a, inv, addr.replace(/^\[|\]$/g, ''), 'curl --resolve', sends);
+  for (const x of allValues(p, '-x', '--proxy', '--proxy1.0', '--preproxy', '--socks4', '--socks4a', '--socks5', '--socks5-hostname')) addUrl(a, inv, x.text, 'curl proxy', sends);
+  for (const x of allValues(p, '--doh-url')) addUrl(a, inv, x.text, 'curl --doh-url');
+  // --resolve [+]HOST:PORT:ADDR[,ADDR]… and --connect-to HOST1:PORT1:HOST2:PORT2: the addresses actually contacted.
+  for (const r of allValues(p, '--resolve')) {
+    const parts = splitHostPorts(r.text.replace(/^[+-]/, ''));
+    if (r.text.startsWith('-') || parts.length < 3) continue;
+    for (const addr of parts.slice(2).join(':').split(',')) if (addr) addUrl(a, inv, `http://${bracketV6(addr)}`, 'curl --resolve', sends);
+  }
+  for (const r of allValues(p, '--connect-to')) {
+    const parts = splitHostPorts(r.text);
+    const host = parts.length > 4 ? parts.slice(2, -1).join(':') : parts[2];
+    const port = parts.length >= 4 ? parts[parts.length - 1] : undefined;
+    if (host) addUrl(a, inv, `http://${bracketV6(host)}${port && /^\d+$/.test(port) ? `:${port}` : ''}`, 'curl --connect-to', sends);
   }
   if (!urls.length) return;
   for (const u of urls) addUrl(a, inv, u.text, 'curl', sends);
 });
+
+/** `a:b:[::1]:c` → `a`, `b`, `[::1]`, `c`: colons inside brackets belong to an IPv6 address. */
+function splitHostPorts(t: string): string[] {
+  const out = [''];
+  let depth = 0;
+  for (const c of t) {
+    if (c === '[') depth++;
+    else if (c === ']') depth = Math.max(0, depth - 1);
+    if (c === ':' && !depth) out.push('');
+    else out[out.length - 1] += c;
+  }
+  return out;
+}
+
+function bracketV6(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
 
 /** curl config syntax (`url = "…"`, `data @file`, `--header: x`) as command-line arguments. */
 function curlConfigArgs(text: string): Field[] {
@@ -1800,11 +2096,37 @@ function curlConfigArgs(text: string): Field[] {
   return out;
 }
 
+/** wgetrc commands (`-e post_file=x`, lines of a --config file) that read, send or write, as the options they equal. */
+const WGETRC_OPTIONS: Record<string, string> = {
+  postfile: '--post-file', bodyfile: '--body-file', postdata: '--post-data', bodydata: '--body-data', header: '--header', input: '--input-file',
+  loadcookies: '--load-cookies', savecookies: '--save-cookies', certificate: '--certificate', privatekey: '--private-key', cacertificate: '--ca-certificate',
+  outputdocument: '--output-document', logfile: '--output-file', dirprefix: '--directory-prefix', method: '--method',
+};
+
+const WGET_SPEC: OptSpec = {
+  short: 'OoaPieTtwQUlAR',
+  long: ['output-document', 'output-file', 'append-output', 'directory-prefix', 'input-file', 'post-file', 'post-data', 'body-file', 'body-data', 'load-cookies', 'save-cookies', 'certificate', 'private-key', 'ca-certificate', 'execute', 'header', 'user', 'password', 'method', 'user-agent', 'referer', 'tries', 'timeout', 'wait', 'quota', 'level', 'accept', 'reject', 'base', 'config'],
+};
+
 on(['wget', 'wget2'], (a, inv) => {
-  const p = parseArgs(inv.args, {
-    short: 'OoaPieTtwQUlAR',
-    long: ['output-document', 'output-file', 'append-output', 'directory-prefix', 'input-file', 'post-file', 'post-data', 'body-file', 'body-data', 'load-cookies', 'save-cookies', 'certificate', 'private-key', 'ca-certificate', 'execute', 'header', 'user', 'password', 'method', 'user-agent', 'referer', 'tries', 'timeout', 'wait', 'quota', 'level', 'accept', 'reject', 'base', 'config'],
-  });
+  // wgetrc commands given with -e, or in a config file written earlier in this command line, act like options.
+  const first = parseArgs(inv.args, WGET_SPEC);
+  const commands: Field[] = [...allValues(first, '-e', '--execute')];
+  for (const cfg of allValues(first, '--config')) {
+    const origin = a.fileOrigin(inv.st, cfg);
+    if (origin && 'text' in origin) for (const line of origin.text.split('\n')) if (line.trim() && !line.trim().startsWith('#')) commands.push({ ...cfg, text: line.trim() });
+  }
+  const extra: Field[] = [];
+  const proxies: Field[] = [];
+  for (const c of commands) {
+    const m = /^([A-Za-z_-]+)\s*=\s*([\s\S]*)$/.exec(c.text);
+    if (!m) continue;
+    const name = m[1]!.toLowerCase().replace(/[_-]/g, '');
+    const val: Field = { ...c, text: m[2]!.trim() };
+    if (WGETRC_OPTIONS[name]) extra.push(f(WGETRC_OPTIONS[name]!), val);
+    else if (/^(http|https|ftp)proxy$/.test(name)) proxies.push(val);
+  }
+  const p = extra.length ? parseArgs([...extra, ...inv.args], WGET_SPEC) : first;
   emit(a, inv, p);
   let sends: UrlFact['sends'] | undefined;
   for (const pf of allValues(p, '--post-file', '--body-file')) {
@@ -1829,6 +2151,7 @@ on(['wget', 'wget2'], (a, inv) => {
     }
   }
   for (const u of p.operands) addUrl(a, inv, u.text, 'wget', sends ?? (u.from?.subst ? 'substitution' : undefined));
+  for (const x of proxies) addUrl(a, inv, x.text, 'wget proxy', sends);
 });
 
 on(['http', 'https', 'xh', 'xhs'], (a, inv) => {
@@ -2071,11 +2394,32 @@ function gitCommand(a: ShellAnalyzer, inv: Invocation, args: Field[], stIn: Stat
   else gitGeneric(ctx, {});
 }
 
+/** Settings given for one git call (-c, --config-env, GIT_CONFIG_*, clone -c), for the subcommands they change. */
+const GIT_CALL_SETTINGS = new WeakMap<Invocation, Map<string, string>>();
+
+/** A boolean git value in the one spelling rules use. */
+const gitBool = (v: string): string => (/^(true|yes|on|false|no|off)$/i.test(v) ? v.toLowerCase() : v);
+
+/**
+ * A setting in force for one call, reported as the `git config set <key> <value>` it amounts to (key in
+ * lower case, as git reads it), so the rules on configuration writes (hooksPath, include.path, forced push
+ * refspecs) also see `git -c`, GIT_CONFIG_* and `--template`.
+ */
+function gitSetting(a: ShellAnalyzer, inv: Invocation, key: string, val: string, source: string): void {
+  let m = GIT_CALL_SETTINGS.get(inv);
+  if (!m) GIT_CALL_SETTINGS.set(inv, (m = new Map()));
+  m.set(key, val);
+  a.command({ program: 'git', invokedAs: inv.invokedAs, args: inv.args.map((x) => x.text), subcommand: ['config', 'set', key, gitBool(val)], flags: [], operands: [key, val], via: [...inv.via, source], env: inv.env, depth: inv.depth });
+}
+
 /** A git configuration value that runs a program: the risk, and the program it runs, analysed. */
 function gitConfigValue(a: ShellAnalyzer, inv: Invocation, kv: Field, aliases: Map<string, Field>, source = 'git -c'): void {
   const eq = kv.text.indexOf('=');
   const key = (eq < 0 ? kv.text : kv.text.slice(0, eq)).toLowerCase();
   const val = eq < 0 ? '' : kv.text.slice(eq + 1);
+  // `-c key` alone means true.
+  gitSetting(a, inv, key, eq < 0 ? 'true' : val, source);
+  if (key.includes(DYN) && !key.startsWith('alias.')) return a.risk('git-config-exec', `${source} with a key computed at run time: ${kv.text}`);
   if (key.startsWith('alias.')) {
     aliases.set(kv.text.slice(6, eq < 0 ? undefined : eq), { ...kv, text: val });
     // A plain alias is more git arguments (expanded where used); only `!` aliases run a shell.
@@ -2137,6 +2481,17 @@ function revPaths(c: GitCtx, fields: Field[]): void {
   }
 }
 
+/** A push refspec or mirror setting given for this call (`-c remote.origin.push=+…`) forces like one on the command line. */
+function pushSettings(c: GitCtx, remote: Field | undefined): { force: boolean; mirror: boolean } {
+  const cfg = GIT_CALL_SETTINGS.get(c.inv);
+  const name = (remote?.text ?? 'origin').toLowerCase();
+  const mirror = /^(true|yes|on|1)$/i.test(cfg?.get(`remote.${name}.mirror`) ?? '');
+  return { mirror, force: mirror || (cfg?.get(`remote.${name}.push`) ?? '').startsWith('+') };
+}
+
+/** Where `git config url.<base>.pushInsteadOf …` earlier in the command line sends every later push. */
+const GIT_REWRITE_REMOTE = '\0url-rewrite';
+
 const GIT_PUSH_SPEC: OptSpec = {
   short: 'o',
   long: ['repo', 'receive-pack', 'exec', 'push-option', 'signed', 'force-with-lease', 'recurse-submodules'],
@@ -2149,22 +2504,49 @@ const GIT_SUBCOMMANDS: Record<string, (c: GitCtx) => void> = {
     const p = parseArgs(c.args, GIT_PUSH_SPEC);
     const extra: string[] = [];
     const [remote, ...refspecs] = p.operands;
-    if (has(p, '-f', '--force', '--force-with-lease', '--force-if-includes', '--mirror') || p.values.has('--force-with-lease') || refspecs.some((r) => r.text.startsWith('+'))) extra.push('--force', '-f');
-    if (has(p, '-d', '--delete', '--prune', '--mirror') || refspecs.some((r) => r.text.startsWith(':') && r.text.length > 1)) extra.push('--delete', '-d');
+    const cfg = pushSettings(c, remote);
+    if (cfg.force || has(p, '-f', '--force', '--force-with-lease', '--force-if-includes', '--mirror') || p.values.has('--force-with-lease') || refspecs.some((r) => r.text.startsWith('+'))) extra.push('--force', '-f');
+    if (cfg.mirror || has(p, '-d', '--delete', '--prune', '--mirror') || refspecs.some((r) => r.text.startsWith(':') && r.text.length > 1)) extra.push('--delete', '-d');
     gitEmit(c, p, ['push'], extra);
     for (const e of allValues(p, '--receive-pack', '--exec')) c.a.risk('git-config-exec', `git push --receive-pack=${e.text}`);
-    // Pushing to a URL, or to a remote added by this very command line, sends the repository somewhere new.
-    const added = remote ? c.st.world.gitRemotes.get(remote.text) : undefined;
-    const target = added ?? (remote && (looksLikeUrl(remote.text) || remoteSpec(remote.text)) ? remote.text : undefined);
-    if (target) addUrl(c.a, c.inv, looksLikeUrl(target) ? target : `ssh://${remoteSpec(target)?.host ?? target}`, 'git push', 'file');
+    // Pushing to a URL (also as --repo=URL), to a remote added or re-pointed by this very command line, or
+    // to a remote this call's settings re-point (-c remote.X.url / pushurl, url.URL.pushInsteadOf), sends
+    // the repository somewhere new.
+    const repo = remote ?? value(p, '--repo');
+    const targets: string[] = [];
+    const added = repo ? c.st.world.gitRemotes.get(repo.text) : undefined;
+    if (added) targets.push(added);
+    const rewritten = c.st.world.gitRemotes.get(GIT_REWRITE_REMOTE);
+    if (rewritten) targets.push(rewritten);
+    else if (repo && (looksLikeUrl(repo.text) || remoteSpec(repo.text))) targets.push(repo.text);
+    for (const [k, v] of GIT_CALL_SETTINGS.get(c.inv) ?? []) {
+      const rewrite = /^url\.(.+)\.(pushinsteadof|insteadof)$/.exec(k);
+      if (rewrite) targets.push(rewrite[1]!);
+      else if (/^remote\..+\.(url|pushurl)$/.test(k) || ((k === 'remote.pushdefault' || /^branch\..+\.(pushremote|remote)$/.test(k)) && (looksLikeUrl(v) || remoteSpec(v)))) targets.push(v);
+    }
+    for (const t of targets) addUrl(c.a, c.inv, looksLikeUrl(t) ? t : `ssh://${remoteSpec(t)?.host ?? t}`, 'git push', 'file');
+  },
+  // The plumbing under push: the same spellings of force and delete.
+  'send-pack': (c) => {
+    const p = parseArgs(c.args, { long: ['receive-pack', 'exec', 'push-option', 'signed', 'force-with-lease'], groups: [['-f', '--force'], ['-n', '--dry-run']], flags: ['--all', '--mirror', '--atomic', '--thin', '--stateless-rpc', '--stateless', '--helper-status', '--verbose', '--quiet'] });
+    const [dest, ...refspecs] = p.operands;
+    const extra: string[] = [];
+    if (has(p, '-f', '--force', '--mirror', '--force-with-lease') || p.values.has('--force-with-lease') || refspecs.some((r) => r.text.startsWith('+'))) extra.push('--force', '-f');
+    if (has(p, '--mirror') || refspecs.some((r) => r.text.startsWith(':') && r.text.length > 1)) extra.push('--delete', '-d');
+    gitEmit(c, p, ['send-pack'], extra);
+    for (const e of allValues(p, '--receive-pack', '--exec')) c.a.risk('git-config-exec', `git send-pack --receive-pack=${e.text}`);
+    if (dest && looksLikeUrl(dest.text)) addUrl(c.a, c.inv, dest.text, 'git send-pack', 'file');
+    else if (dest && remoteSpec(dest.text)) addUrl(c.a, c.inv, `ssh://${remoteSpec(dest.text)!.host}`, 'git send-pack', 'file');
   },
   reset: (c) => {
     gitGeneric(c, { groups: [['-q', '--quiet']], flags: ['--hard', '--soft', '--mixed', '--merge', '--keep'] });
   },
   clean: (c) => {
     const p = parseArgs(c.args, { short: 'eE', long: ['exclude'], groups: [['-f', '--force'], ['-n', '--dry-run'], ['-d'], ['-x'], ['-X'], ['-i', '--interactive'], ['-q', '--quiet']] });
-    gitEmit(c, p, ['clean']);
-    if (has(p, '-f', '--force') && !has(p, '-n', '--dry-run')) {
+    // With clean.requireForce off (`-c clean.requireForce=false`), git clean deletes without -f.
+    const forced = has(p, '-f', '--force') || /^(false|no|off|0)$/i.test(GIT_CALL_SETTINGS.get(c.inv)?.get('clean.requireforce') ?? '');
+    gitEmit(c, p, ['clean'], forced ? ['-f', '--force'] : []);
+    if (forced && !has(p, '-n', '--dry-run')) {
       for (const o of p.operands.length ? p.operands : [f('.')]) c.a.path(o, 'delete', 'git clean', c.st, { recursive: has(p, '-d') });
     }
   },
@@ -2174,6 +2556,10 @@ const GIT_SUBCOMMANDS: Record<string, (c: GitCtx) => void> = {
     for (const o of p.afterDashDash) c.a.path(o, 'write', 'git checkout -- path', c.st);
     if (!p.afterDashDash.length && p.operands.some((o) => o.text === '.')) c.a.path(f('.'), 'write', 'git checkout .', c.st, { recursive: true });
   },
+  // Switching with --discard-changes / -f throws away uncommitted changes like checkout -f.
+  switch: (c) => void gitGeneric(c, { short: 'cC', long: ['orphan', 'track', 'conflict'], groups: [['-f', '--force', '--discard-changes'], ['-m', '--merge'], ['-d', '--detach']] }),
+  'read-tree': (c) => void gitGeneric(c, { long: ['prefix', 'exclude-per-directory', 'index-output'], groups: [['-u'], ['--reset'], ['-m'], ['-n', '--dry-run']] }),
+  'checkout-index': (c) => void gitGeneric(c, { long: ['prefix', 'stage'], groups: [['-f', '--force'], ['-a', '--all'], ['-u', '--index'], ['-n', '--no-create']] }),
   restore: (c) => {
     const p = parseArgs(c.args, { short: 's', long: ['source', 'pathspec-from-file', 'conflict'], groups: [['-S', '--staged'], ['-W', '--worktree']] });
     gitEmit(c, p, ['restore']);
@@ -2201,6 +2587,8 @@ const GIT_SUBCOMMANDS: Record<string, (c: GitCtx) => void> = {
     revPaths(c, p.operands);
     for (const o of allValues(p, '--output')) c.a.path(o, 'write', 'git show --output', c.st);
   },
+  // hash-object FILE… reads the files (and -w stores them, so cat-file can print them later).
+  'hash-object': (c) => void gitGeneric(c, { short: 't', long: ['path', 'type'] }, 'read'),
   'cat-file': (c) => {
     const p = gitGeneric(c, { long: ['batch', 'filters', 'path'] });
     revPaths(c, p.operands);
@@ -2225,6 +2613,12 @@ const GIT_SUBCOMMANDS: Record<string, (c: GitCtx) => void> = {
     gitEmit(c, p, ['grep']);
     const rest = p.afterDashDash.length ? p.afterDashDash : [];
     for (const o of rest) c.a.path(o, 'read', 'git grep path', c.st, { recursive: true });
+    // After the pattern come revisions and paths; with --no-index (or outside a repository with
+    // grep.fallbackToNoIndex) the paths are any directory on disk, searched recursively.
+    const patternGiven = p.values.has('-e') || p.values.has('-f');
+    for (const file of allValues(p, '-f')) c.a.path(file, 'read', 'git grep -f', c.st);
+    const after = p.operands.filter((o) => !rest.includes(o)).slice(patternGiven ? 0 : 1);
+    for (const o of after) if (has(p, '--no-index', '--untracked') || !looksLikeRevision(o.text)) c.a.path(o, 'read', 'git grep path', c.st, { recursive: true });
     revPaths(c, p.operands);
     if (p.values.has('-O') || has(p, '--open-files-in-pager')) c.a.risk('git-config-exec', 'git grep -O opens results in a program');
   },
@@ -2242,7 +2636,13 @@ const GIT_SUBCOMMANDS: Record<string, (c: GitCtx) => void> = {
     if (['get', 'set', 'unset', 'list', 'edit', 'rename-section', 'remove-section'].includes(action)) kv = ops.slice(1);
     else action = '';
     const reading = has(p, '--get', '--get-all', '--get-regexp', '--list', '-l', '--show-origin') || action === 'get' || action === 'list' || (!action && kv.length === 1);
-    gitEmit(c, p, action ? ['config', action] : ['config']);
+    // Reported in git's modern spelling whatever the syntax (`config get <key>`, `config set <key> <value>`,
+    // `config unset <key>`, `config list`), the key in lower case as git reads it, so rules can name keys.
+    const verb =
+      action ||
+      (has(p, '--unset', '--unset-all') ? 'unset' : has(p, '--rename-section') ? 'rename-section' : has(p, '--remove-section') ? 'remove-section' : has(p, '-e', '--edit') ? 'edit' : reading ? (has(p, '--list', '-l') || !kv.length ? 'list' : 'get') : 'set');
+    const words = kv.slice(0, verb === 'set' ? 2 : 1).map((x, k) => (k === 0 ? x.text.toLowerCase() : gitBool(x.text)));
+    gitEmit(c, p, ['config', verb, ...words]);
     if (reading) {
       if (kv[0] && /credential|token|password/i.test(kv[0].text)) c.a.risk('env-dump', `git config reads ${kv[0].text}`);
       return;
@@ -2250,8 +2650,14 @@ const GIT_SUBCOMMANDS: Record<string, (c: GitCtx) => void> = {
     const file = value(p, '-f', '--file');
     const key = kv[0]?.text.toLowerCase() ?? '';
     const val = kv[1];
+    if (key.includes(DYN)) c.a.risk('git-config-exec', `git config of a key computed at run time: ${kv[0]!.text}`);
     const target = file ? file.text : has(p, '--global') ? `${c.a.env.home}/.gitconfig` : has(p, '--system') ? '/etc/gitconfig' : `${repoRoot(c)}/.git/config`;
     c.a.path(f(target), 'write', 'git config', c.st);
+    // A remote re-pointed (or a URL rewrite set) here is where a later `git push` in this command line goes.
+    const remoteUrl = /^remote\.(.+)\.(url|pushurl)$/.exec(key);
+    const rewrite = /^url\.(.+)\.(pushinsteadof|insteadof)$/.exec(key);
+    if (remoteUrl && val && !val.dynamic && verb === 'set') c.st.world.gitRemotes.set(kv[0]!.text.slice(7, 7 + remoteUrl[1]!.length), val.text);
+    if (rewrite && val && verb === 'set') c.st.world.gitRemotes.set(GIT_REWRITE_REMOTE, kv[0]!.text.slice(4, 4 + rewrite[1]!.length));
     if (key.startsWith('alias.') && val && !has(p, '--unset', '--unset-all')) {
       c.st.world.gitAliases.set(kv[0]!.text.slice(6), val);
       if (val.text.startsWith('!') || val.dynamic) {
@@ -2267,6 +2673,7 @@ const GIT_SUBCOMMANDS: Record<string, (c: GitCtx) => void> = {
     const p = parseArgs(c.args, { short: 'obcju', long: ['origin', 'branch', 'config', 'depth', 'template', 'upload-pack', 'reference', 'separate-git-dir', 'jobs', 'filter'] });
     gitEmit(c, p, ['clone']);
     for (const cfg of allValues(p, '-c', '--config')) gitConfigValue(c.a, c.inv, cfg, new Map());
+    for (const t of allValues(p, '--template')) if (t.text) gitSetting(c.a, c.inv, 'init.templatedir', t.text, 'git clone --template');
     for (const u of allValues(p, '-u', '--upload-pack')) c.a.risk('git-config-exec', `git clone --upload-pack=${u.text}`);
     const [src, dest] = p.operands;
     if (src) {
@@ -2283,12 +2690,14 @@ const GIT_SUBCOMMANDS: Record<string, (c: GitCtx) => void> = {
   pull: (c) => gitRemoteOp(c),
   'ls-remote': (c) => gitRemoteOp(c),
   remote: (c) => {
-    const p = parseArgs(c.args, { short: 'tm', long: ['track', 'master', 'push'] });
+    // `set-url --push|--add|--delete` and `add --mirror[=push]` are flags: the name and URL follow them.
+    const p = parseArgs(c.args, { short: 'tm', long: ['track', 'master'], flags: ['--push', '--add', '--delete', '--mirror', '--tags', '--no-tags', '--fetch'] });
     const [action, ...rest] = p.operands;
     gitEmit(c, p, action ? ['remote', action.text] : ['remote']);
     if (action && ['add', 'set-url'].includes(action.text)) {
-      const url = rest[rest.length - 1];
-      const name = rest.length > 1 ? rest[rest.length - 2] : undefined;
+      // `set-url <name> <newurl> [<oldurl>]`, `add <name> <url>`.
+      const url = rest.length > 1 ? rest[1] : rest[0];
+      const name = rest.length > 1 ? rest[0] : undefined;
       if (url) {
         c.a.path(f(`${repoRoot(c)}/.git/config`), 'write', `git remote ${action.text}`, c.st);
         if (name && !name.dynamic && !url.dynamic) c.st.world.gitRemotes.set(name.text, url.text);
@@ -2368,7 +2777,11 @@ const GIT_SUBCOMMANDS: Record<string, (c: GitCtx) => void> = {
     gitEmit(c, p, p.operands[0] ? ['credential', p.operands[0].text] : ['credential']);
   },
   'credential-store': (c) => void gitGeneric(c, {}),
-  init: (c) => void gitGeneric(c, { long: ['template', 'separate-git-dir', 'initial-branch'] }, 'write'),
+  init: (c) => {
+    const p = gitGeneric(c, { short: 'b', long: ['template', 'separate-git-dir', 'initial-branch', 'object-format', 'ref-format'] }, 'write');
+    // A template directory's hooks are copied into .git/hooks: the same as init.templateDir for this call.
+    for (const t of allValues(p, '--template')) if (t.text) gitSetting(c.a, c.inv, 'init.templatedir', t.text, 'git init --template');
+  },
   hook: (c) => {
     const p = parseArgs(c.args);
     gitEmit(c, p, p.operands[0] ? ['hook', p.operands[0].text] : ['hook']);
@@ -2522,15 +2935,25 @@ const CLI_SUBCOMMAND_DEPTH: Record<string, { depth: number; spec: OptSpec; files
   'agent-warden': { depth: 2, spec: { long: ['home', 'server', 'bundle-id', 'policy', 'scope', 'dir', 'settings', 'node', 'hook', 'claude', 'on-failure', 'token', 'token-file', 'trust-root', 'trust-root-sha256', 'managed-dir', 'name'] } },
 };
 
+/** The table entry a program uses: formatters share mkfs's, `pip3.11` uses pip3's; never undefined. */
+function cliName(inv: Invocation): string {
+  const p = inv.program;
+  if (FORMATTERS.has(p) || /^(mkfs|newfs)/.test(p)) return 'mkfs';
+  for (const n of [p, versionless(p), inv.invokedAs]) if (Object.hasOwn(CLI_SUBCOMMAND_DEPTH, n)) return n;
+  return p;
+}
+
 function cliHandler(a: ShellAnalyzer, inv: Invocation): void {
-  const name = inv.program.startsWith('mkfs') ? 'mkfs' : inv.program;
-  const entry = CLI_SUBCOMMAND_DEPTH[name] ?? CLI_SUBCOMMAND_DEPTH[inv.invokedAs]!;
+  const name = cliName(inv);
+  const entry = CLI_SUBCOMMAND_DEPTH[name] ?? { depth: 0, spec: {} };
   const p = parseArgs(inv.args, entry.spec);
   const sub = p.operands.slice(0, entry.depth).filter((x) => !x.dynamic).map((x) => x.text);
   emit(a, inv, p, sub);
   for (const opt of entry.files ?? []) for (const v of allValues(p, opt)) a.path(v, 'read', `${inv.program} ${opt}`, inv.st);
   if (name === 'mkfs' || name === 'fdisk' || name === 'parted' || name === 'wipefs' || name === 'sgdisk' || name === 'mkswap') {
     for (const o of p.operands) if (o.text.startsWith('/dev/')) a.path(o, 'write', `${inv.program} device`, inv.st);
+    // A formatter overwrites whatever it is given, an image file or ~/.bashrc as much as a disk.
+    if (name === 'mkfs') for (const o of p.operands) if (!o.text.startsWith('/dev/') && !/^\d+[kKmMgG]?$/.test(o.text)) a.path(o, 'write', `${inv.program} target`, inv.st);
   }
   if (name === 'make' || name === 'just') {
     const dir = value(p, '-C', '--directory', '-d', '--working-directory');
@@ -2570,7 +2993,9 @@ function cliHandler(a: ShellAnalyzer, inv: Invocation): void {
   }
 }
 on(Object.keys(CLI_SUBCOMMAND_DEPTH).filter((n) => !['npm', 'pnpm', 'yarn', 'bun'].includes(n)), cliHandler);
-on(['mkfs.ext4', 'mkfs.ext3', 'mkfs.ext2', 'mkfs.xfs', 'mkfs.btrfs', 'mkfs.vfat', 'mkfs.fat', 'mkfs.ntfs', 'mkfs.exfat', 'mke2fs', 'newfs', 'newfs_apfs'], cliHandler);
+/** File-system formatters besides `mkfs.*`/`newfs*` (matched by family): they overwrite their operand. */
+const FORMATTERS = new Set(['mke2fs', 'mke4fs', 'mkdosfs', 'mkntfs', 'mkexfatfs', 'mkreiserfs', 'mkhfs', 'mkfs', 'mkswap']);
+on(['mkfs.ext4', 'mkfs.ext3', 'mkfs.ext2', 'mkfs.xfs', 'mkfs.btrfs', 'mkfs.vfat', 'mkfs.fat', 'mkfs.msdos', 'mkfs.ntfs', 'mkfs.exfat', 'mkfs.minix', 'mkfs.f2fs', 'newfs', 'newfs_apfs', ...FORMATTERS], cliHandler);
 
 function textOrigin(o: FileOrigin | undefined): { text: string; dynamic: boolean } | undefined {
   return o?.kind === 'text' ? { text: o.text, dynamic: o.dynamic } : undefined;
@@ -2674,6 +3099,13 @@ const NPM_LIFECYCLE: Record<string, string[]> = {
 };
 
 function npmHandler(a: ShellAnalyzer, inv: Invocation): void {
+  // bun is also a JavaScript runtime: `bun -e code`, `bun x.ts`, `bun run -` run code like node does.
+  if (inv.program === 'bun') {
+    const [first, second] = inv.args.map((x) => x.text);
+    const script = (s: string | undefined) => s === '-' || /\.(?:[cm]?[jt]sx?)$/.test(s ?? '');
+    if (first !== undefined && (/^(?:-e|--eval|-p|--print)(?:=|$)/.test(first) || script(first))) return interpreterHandler(a, inv);
+    if (first === 'run' && script(second)) return interpreterHandler(a, { ...inv, args: inv.args.slice(1) });
+  }
   const entry = CLI_SUBCOMMAND_DEPTH[inv.program]!;
   const p = parseArgs(inv.args, entry.spec);
   const words = p.operands.filter((x) => !x.dynamic).map((x) => x.text);
@@ -2682,11 +3114,17 @@ function npmHandler(a: ShellAnalyzer, inv: Invocation): void {
   if (!sub) return;
   if (sub.dynamic) return a.risk('dynamic-program', `${inv.program} subcommand computed at run time: ${sub.text}`);
   const s1 = sub.text;
-  if ((s1 === 'exec' || s1 === 'x' || s1 === 'dlx') && inv.program !== 'bun') return packageRunner(a, inv, p.operands.slice(1), `${inv.program} ${s1}`);
+  // The runner's own options (`-c 'text'`, `--call`, the command's `-rf`) follow the subcommand word as written.
+  if ((s1 === 'exec' || s1 === 'x' || s1 === 'dlx') && inv.program !== 'bun') return packageRunner(a, inv, inv.args.slice(inv.args.indexOf(sub) + 1), `${inv.program} ${s1}`);
   if (s1 === 'config' && second && ['set', 'delete', 'edit', 'rm'].includes(second.text)) {
     const loc = value(p, '--location')?.text ?? (has(p, '-g', '--global') ? 'global' : 'user');
     const file = loc === 'project' ? '.npmrc' : loc === 'global' ? '/usr/local/etc/npmrc' : `${a.env.home}/.npmrc`;
-    a.path(f(file), 'write', `${inv.program} config ${second.text}`, inv.st);
+    // One write per key, the key in `via` (`npm config set registry`), so a policy can tell an ordinary
+    // setting from an auth token or a program npm runs.
+    // A registry setting also names its value: where later installs come from.
+    const pairs = second.text === 'edit' ? [] : rest[0]?.text.includes('=') ? rest.map((x) => x.text.split(/=(.*)/s)) : second.text === 'set' ? rest.filter((_, k) => k % 2 === 0).map((x, k) => [x.text, rest[2 * k + 1]?.text ?? '']) : rest.map((x) => [x.text]);
+    if (!pairs.length) a.path(f(file), 'write', `${inv.program} config ${second.text}`, inv.st);
+    for (const [key, val] of pairs) a.path(f(file), 'write', `${inv.program} config ${second.text} ${key}${/(^|:)registry$|^npmRegistryServer$/.test(key!) && val !== undefined ? ` ${val}` : ''}`, inv.st);
     return;
   }
   if (s1 === 'pkg' && second?.text === 'set') {
@@ -2706,6 +3144,8 @@ function npmHandler(a: ShellAnalyzer, inv: Invocation): void {
   for (const name of names) {
     const script = inv.st.world.npmScripts.get(name) ?? packageJsonScript(a, inv, name);
     if (script) runText(a, inv, script, `${inv.program} script ${name}`, { kind: 'none' });
+    // npm's (and yarn 1's) built-in `env` script prints the whole environment when the project has none.
+    else if (name === 'env' && (inv.program === 'npm' || inv.program === 'yarn')) a.risk('env-dump', `${inv.program} run env prints the environment`);
   }
 }
 on(NPM_LIKE, npmHandler);
@@ -2726,6 +3166,355 @@ function packageJsonScript(a: ShellAnalyzer, inv: Invocation, name: string): Fie
     return undefined;
   }
 }
+
+// ── command runners ─────────────────────────────────────────────────────
+
+/**
+ * Project and toolchain runners: `uv run CMD…`, `poetry run CMD…`, `bundle exec CMD…` run CMD as it is,
+ * inside an environment. `global` parses options before the subcommand, `spec` those after it; `skip`
+ * operands come before the command (`direnv exec DIR CMD…`); `shell` options take a shell string.
+ */
+interface RunnerSpec {
+  subs: string[];
+  global?: OptSpec;
+  spec?: OptSpec;
+  skip?: number;
+  shell?: string[];
+  /** The command is what follows one of these words (`nix develop --command CMD…`, `mise exec TOOL -- CMD…`). */
+  after?: string[];
+}
+const UV_RUN: OptSpec = {
+  short: 'pCPfi',
+  long: ['with', 'with-editable', 'with-requirements', 'python', 'package', 'extra', 'group', 'only-group', 'no-group', 'no-extra', 'env-file', 'directory', 'project', 'index', 'default-index', 'index-url', 'extra-index-url', 'find-links', 'config-file', 'cache-dir', 'refresh-package', 'upgrade-package', 'reinstall-package', 'no-binary-package', 'no-build-package', 'python-platform', 'exclude-newer', 'index-strategy', 'keyring-provider', 'resolution', 'prerelease', 'link-mode', 'color', 'allow-insecure-host', 'config-setting', 'from'],
+};
+const CONDA_RUN: OptSpec = { short: 'np', long: ['name', 'prefix', 'cwd'] };
+const RUNNERS: Record<string, RunnerSpec> = {
+  uv: { subs: ['run', 'tool run'], global: { long: ['directory', 'project', 'cache-dir', 'config-file', 'color', 'python'] }, spec: UV_RUN },
+  poetry: { subs: ['run'], global: { short: 'CP', long: ['directory', 'project'] }, spec: { short: 'CP', long: ['directory', 'project'] } },
+  pipenv: { subs: ['run'], global: { long: ['python', 'pypi-mirror'] } },
+  pdm: { subs: ['run'], global: { short: 'p', long: ['project'] }, spec: { short: 'p', long: ['project', 'venv'] } },
+  hatch: { subs: ['run', 'env run'], global: { short: 'e', long: ['env', 'data-dir', 'cache-dir', 'config'] }, spec: { short: 'e', long: ['env', 'include', 'exclude', 'filter'] } },
+  rye: { subs: ['run'], spec: { long: ['pyproject'] } },
+  bundle: { subs: ['exec'], global: { long: ['gemfile'] }, spec: { long: ['gemfile'] } },
+  bundler: { subs: ['exec'], global: { long: ['gemfile'] }, spec: { long: ['gemfile'] } },
+  direnv: { subs: ['exec'], skip: 1 },
+  conda: { subs: ['run'], spec: CONDA_RUN },
+  mamba: { subs: ['run'], spec: CONDA_RUN },
+  micromamba: { subs: ['run'], spec: CONDA_RUN },
+  mise: { subs: ['exec', 'x'], spec: { short: 'cCj', long: ['command', 'cd', 'jobs'] }, shell: ['-c', '--command'], after: ['--'] },
+  rtx: { subs: ['exec', 'x'], spec: { short: 'cCj', long: ['command', 'cd', 'jobs'] }, shell: ['-c', '--command'], after: ['--'] },
+  asdf: { subs: ['exec'] },
+  rbenv: { subs: ['exec'] },
+  pyenv: { subs: ['exec'] },
+  nodenv: { subs: ['exec'] },
+  goenv: { subs: ['exec'] },
+  jenv: { subs: ['exec'] },
+  volta: { subs: ['run'], spec: { long: ['node', 'npm', 'pnpm', 'yarn', 'env'] } },
+  fnm: { subs: ['exec'], spec: { long: ['using'] } },
+  devbox: { subs: ['run'], spec: { short: 'ce', long: ['config', 'env', 'env-file', 'environment'] } },
+  pixi: { subs: ['run', 'exec'], spec: { short: 'esw', long: ['environment', 'manifest-path', 'spec', 'with'] } },
+  nix: { subs: ['develop', 'shell'], after: ['-c', '--command'] },
+};
+
+function runnerHandler(a: ShellAnalyzer, inv: Invocation): void {
+  const r = RUNNERS[inv.program] ?? RUNNERS[versionless(inv.program)];
+  const g = parseArgs(inv.args, { ...(r?.global ?? {}), stopAtOperand: true });
+  const words = g.rest.map((x) => x.text);
+  const sub = r?.subs.find((s) => s.split(' ').every((w, i) => words[i] === w));
+  if (!r || !sub) {
+    if (Object.hasOwn(CLI_SUBCOMMAND_DEPTH, inv.program)) return cliHandler(a, inv);
+    return generic(a, inv);
+  }
+  const afterSub = g.rest.slice(sub.split(' ').length);
+  const label = `${inv.program} ${sub}`;
+  if (r.after) {
+    // `nix develop --command CMD…`, `mise exec TOOL… -- CMD…`: only what follows the marker runs.
+    const at = afterSub.findIndex((x) => r.after!.includes(x.text));
+    const p = parseArgs(at < 0 ? afterSub : afterSub.slice(0, at), r.spec ?? {});
+    emit(a, inv, p, [...sub.split(' ')]);
+    for (const s of r.shell ?? []) for (const v of allValues(p, s)) runText(a, inv, v, `${label} ${s}`);
+    if (at >= 0) wrap(a, inv, afterSub.slice(at + 1), label);
+    return;
+  }
+  const p = parseArgs(afterSub, { ...(r.spec ?? {}), stopAtOperand: true });
+  let cmd = p.rest.slice(r.skip ?? 0);
+  // `hatch run ENV:CMD …` names the environment in the first word.
+  if (inv.program === 'hatch' && cmd[0] && /^[\w.-]+:./.test(cmd[0].text)) cmd = [{ ...cmd[0], text: cmd[0].text.slice(cmd[0].text.indexOf(':') + 1) }, ...cmd.slice(1)];
+  emit(a, inv, p, [...sub.split(' '), ...(cmd[0] && !cmd[0].dynamic ? [cmd[0].text] : [])]);
+  for (const envFile of allValues(p, '--env-file')) a.path(envFile, 'read', `${label} --env-file`, inv.st);
+  for (const s of r.shell ?? []) for (const v of allValues(p, s)) runText(a, inv, v, `${label} ${s}`);
+  wrapMaybeAfterOption(a, inv, afterSub, p, cmd, label, r.spec);
+}
+on(Object.keys(RUNNERS), runnerHandler);
+
+/**
+ * Wrap `cmd`; when the word just before it is an option this table does not know, that option may take
+ * it as its value, so the command may also start one word later: both readings are analysed.
+ */
+function wrapMaybeAfterOption(a: ShellAnalyzer, inv: Invocation, args: Field[], p: ParsedArgs, cmd: Field[], label: string, spec: OptSpec = {}): void {
+  wrap(a, inv, cmd, label);
+  const at = cmd[0] ? args.indexOf(cmd[0]) : -1;
+  const prev = at > 0 ? args[at - 1]!.text : '';
+  if (!prev.startsWith('-') || prev === '--' || prev.includes('=') || /^-\d+$/.test(prev)) return;
+  const known = new Set([...(spec.flags ?? []), ...(spec.groups ?? []).flat()]);
+  if (known.has(prev) || !p.flags.includes(prev)) return;
+  wrap(a, inv, cmd.slice(1), label);
+}
+
+/** moreutils and friends that run their arguments as a command after a few flags. */
+on(['ifne', 'chronic', 'eatmydata', 'nocache', 'dbus-run-session', 'tini', 'dumb-init'], (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true, short: inv.program === 'tini' ? 'ple' : '' });
+  emit(a, inv, p);
+  wrap(a, inv, p.rest, inv.program);
+});
+
+/** Run as another user: `gosu USER CMD…`, `su-exec USER CMD…`, `setuidgid USER CMD…`. */
+on(['gosu', 'su-exec', 'setuidgid'], (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true });
+  emit(a, inv, p);
+  wrap(a, inv, p.rest.slice(1), inv.program);
+});
+
+/** Each argument is a shell command line: `pee 'a' 'b'`, `mispipe 'a' 'b'`, `hyperfine 'a'`, `concurrently 'a' 'b'`. */
+on(['pee', 'mispipe', 'hyperfine', 'concurrently'], (a, inv) => {
+  const spec: OptSpec = inv.program === 'hyperfine'
+    ? { short: 'wrmMpcsSnNu', long: ['warmup', 'runs', 'min-runs', 'max-runs', 'prepare', 'conclude', 'cleanup', 'setup', 'parameter-scan', 'parameter-step-size', 'parameter-list', 'shell', 'style', 'sort', 'export-asciidoc', 'export-csv', 'export-json', 'export-markdown', 'export-orgmode', 'command-name', 'time-unit', 'input', 'output', 'reference'] }
+    : inv.program === 'concurrently' ? { short: 'npcks', long: ['names', 'prefix', 'prefix-colors', 'kill-others-on-fail', 'max-processes', 'success', 'restart-tries', 'restart-after', 'timestamp-format', 'name-separator', 'handle-input', 'default-input-target', 'passthrough-arguments'] } : {};
+  const p = parseArgs(inv.args, spec);
+  emit(a, inv, p);
+  const texts = [...p.operands, ...allValues(p, '-p', '--prepare', '-c', '--cleanup', '-s', '--setup', '--conclude', '--reference').filter(() => inv.program === 'hyperfine')];
+  for (const t of texts) runText(a, inv, t, inv.program, { kind: 'none' });
+});
+
+/** `sg GROUP -c 'text'` and `sg GROUP 'text'`: the text runs with /bin/sh -c. */
+on('sg', (a, inv) => {
+  const args = inv.args[0]?.text === '-' ? inv.args.slice(1) : inv.args;
+  emit(a, inv, parseArgs(inv.args, { stopAtOperand: true }));
+  const rest = args.slice(1);
+  const text = rest[0]?.text === '-c' ? rest.slice(1) : rest;
+  if (text.length) runText(a, inv, { text: text.map((x) => x.text).join(' '), dynamic: text.some((x) => x.dynamic) }, 'sg -c');
+});
+
+/** `nix-shell --run 'text'` / `--command 'text'`: shell text run inside the environment. */
+on(['nix-shell'], (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'pIAE', long: ['run', 'command', 'packages', 'attr', 'include', 'expr', 'arg', 'argstr', 'option', 'exclude', 'keep'] });
+  emit(a, inv, p);
+  for (const t of allValues(p, '--run', '--command')) runText(a, inv, t, 'nix-shell --run');
+});
+
+/** entr runs its command when files change; with -s the command is shell text. Stdin is the file list. */
+on('entr', (a, inv) => {
+  const p = parseArgs(inv.args, { stopAtOperand: true });
+  emit(a, inv, p);
+  const none: Stdin = { kind: 'none' };
+  if (has(p, '-s') && p.rest[0]) runText(a, inv, p.rest[0], 'entr -s', none);
+  else if (p.rest.length) wrap(a, { ...inv, stdin: none }, p.rest, 'entr');
+});
+
+/**
+ * bubblewrap: options take zero to three arguments (`--bind SRC DEST`, `--setenv K V`); the command is the
+ * first word that is not part of one. Its options never abbreviate.
+ */
+const BWRAP_ARGS: Record<string, number> = {
+  '--bind': 2, '--bind-try': 2, '--dev-bind': 2, '--dev-bind-try': 2, '--ro-bind': 2, '--ro-bind-try': 2, '--setenv': 2,
+  '--symlink': 2, '--chmod': 2, '--bind-data': 2, '--ro-bind-data': 2, '--file': 2, '--overlay': 3,
+  '--args': 1, '--argv0': 1, '--uid': 1, '--gid': 1, '--hostname': 1, '--chdir': 1, '--unsetenv': 1, '--lock-file': 1,
+  '--sync-fd': 1, '--remount-ro': 1, '--exec-label': 1, '--file-label': 1, '--proc': 1, '--dev': 1, '--tmpfs': 1,
+  '--mqueue': 1, '--dir': 1, '--seccomp': 1, '--add-seccomp-fd': 1, '--block-fd': 1, '--userns-block-fd': 1,
+  '--info-fd': 1, '--json-status-fd': 1, '--userns': 1, '--userns2': 1, '--pidns': 1, '--cap-add': 1, '--cap-drop': 1,
+  '--perms': 1, '--size': 1, '--overlay-src': 1, '--tmp-overlay': 1, '--ro-overlay': 1,
+};
+on('bwrap', (a, inv) => {
+  const env: Record<string, string> = { ...inv.env };
+  const flags: string[] = [];
+  let i = 0;
+  for (; i < inv.args.length; i++) {
+    const t = inv.args[i]!.text;
+    if (t === '--') {
+      i++;
+      break;
+    }
+    if (!t.startsWith('--')) break;
+    flags.push(t);
+    const n = BWRAP_ARGS[t] ?? 0;
+    if (t === '--setenv' && inv.args[i + 2]) env[inv.args[i + 1]!.text] = inv.args[i + 2]!.dynamic ? DYN : inv.args[i + 2]!.text;
+    i += n;
+  }
+  const cmd = inv.args.slice(i);
+  a.command({ program: inv.program, invokedAs: inv.invokedAs, args: inv.args.map((x) => x.text), subcommand: [], flags, operands: cmd.map((x) => x.text), via: inv.via, env: inv.env, depth: inv.depth });
+  wrap(a, inv, cmd, 'bwrap', env);
+});
+
+/**
+ * sqlite3's dot-commands reach the shell and the file system: `.shell`/`.system` run a command, `.output`
+ * and `.once` write a file (or pipe to a command), `.read`/`.import` read one; the SQL functions
+ * readfile()/writefile() do the same from SQL. Commands come as arguments after the database, from -cmd,
+ * or on stdin.
+ */
+on(['sqlite3', 'sqlite'], (a, inv) => {
+  const p = parseArgs(inv.args, { singleDashLong: true, long: ['cmd', 'init', 'separator', 'newline', 'nullvalue', 'mmap', 'vfs', 'lookaside', 'pagecache', 'heap', 'maxsize', 'A', 'escape'] });
+  // Single-dash options with a value (`-cmd X`): singleDashLong keeps them as flags, so pair them here.
+  const vals: Field[] = [];
+  const ops: Field[] = [];
+  for (let i = 0; i < inv.args.length; i++) {
+    const t = inv.args[i]!.text.replace(/^--?/, '-');
+    if (/^-(cmd|init|separator|newline|nullvalue|mmap|vfs|lookaside|pagecache|heap|maxsize|escape)$/.test(t)) {
+      const v = inv.args[++i];
+      if (v && t === '-cmd') vals.push(v);
+      if (v && t === '-init') a.path(v, 'read', 'sqlite3 -init', inv.st);
+    } else if (!t.startsWith('-') || t === '-') ops.push(inv.args[i]!);
+  }
+  emit(a, inv, { ...p, operands: ops });
+  const [db, ...sql] = ops;
+  if (db && db.text !== ':memory:' && db.text !== '') a.path(db, 'read', 'sqlite3 database', inv.st);
+  const texts = [...vals, ...sql].map((x) => ({ text: x.text, dynamic: x.dynamic }));
+  const src = classifyStdin(inv.stdin);
+  if (src.kind === 'text') texts.push({ text: src.text, dynamic: src.dynamic });
+  else if (src.kind === 'risk' && (src.risk === 'download-to-shell' || src.risk === 'decoded-to-shell')) a.risk(src.risk, `sqlite3 reads commands from ${src.detail}`);
+  for (const t of texts) sqliteScript(a, inv, t.text);
+});
+
+function sqliteScript(a: ShellAnalyzer, inv: Invocation, text: string): void {
+  const none: Stdin = { kind: 'none' };
+  for (const line of text.split('\n')) {
+    const m = /^\s*\.(\w+)\s*(.*)$/.exec(line);
+    if (!m) continue;
+    const [, cmd, rest] = m as unknown as [string, string, string];
+    const arg = rest.trim().replace(/^(['"])(.*)\1$/, '$2');
+    if (cmd === 'shell' || cmd === 'system') {
+      a.risk('interpreter-inline-exec', `sqlite3 .${cmd} ${truncate(arg)}`);
+      runText(a, inv, arg, `sqlite3 .${cmd}`, none);
+    } else if (['output', 'once', 'read', 'import', 'backup', 'save', 'restore', 'open', 'load', 'excel'].includes(cmd)) {
+      const file = arg.split(/\s+/).filter((w) => !w.startsWith('-'))[cmd === 'backup' || cmd === 'restore' ? arg.split(/\s+/).filter((w) => !w.startsWith('-')).length - 1 : 0];
+      if (arg.startsWith('|')) {
+        a.risk('interpreter-inline-exec', `sqlite3 .${cmd} pipes through ${truncate(arg.slice(1))}`);
+        runText(a, inv, arg.slice(1), `sqlite3 .${cmd} |`, none);
+      } else if (file) {
+        const access = cmd === 'load' ? 'exec' : ['output', 'once', 'backup', 'save'].includes(cmd) ? 'write' : 'read';
+        a.path(f(file), access, `sqlite3 .${cmd}`, inv.st);
+      }
+    }
+  }
+  for (const m of text.matchAll(/\b(readfile|writefile)\s*\(\s*'((?:''|[^'])*)'/gi)) a.path(f(m[2]!.replace(/''/g, "'")), m[1]!.toLowerCase() === 'readfile' ? 'read' : 'write', `sqlite3 ${m[1]}()`, inv.st);
+  if (/\bedit\s*\(/i.test(text)) a.risk('interpreter-inline-exec', 'sqlite3 edit() runs an editor');
+}
+
+/** Docker credential helpers (`docker-credential-desktop get`): `get` prints a stored registry password. */
+on('docker-credential-', (a, inv) => {
+  const p = parseArgs(inv.args);
+  emit(a, inv, p, p.operands[0] && !p.operands[0].dynamic ? [p.operands[0].text] : []);
+});
+
+// ── disks and accounts ──────────────────────────────────────────────────
+// Modelled as the writes they make (a device, /etc/passwd…), so the path rules for devices and system
+// directories decide, as they do for `dd of=/dev/sda`.
+
+/** `ddrescue [opts] INFILE OUTFILE [MAPFILE]`: the output and the map file are written. */
+on('ddrescue', (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'abcdeEFHiKlmorsTxZ', long: ['min-read-rate', 'sector-size', 'cluster-size', 'max-errors', 'max-error-rate', 'fill-mode', 'test-mode', 'input-position', 'skip-size', 'log-rates', 'log-reads', 'log-events', 'domain-mapfile', 'output-position', 'retry-passes', 'size', 'timeout', 'extend-outfile', 'max-read-rate', 'pause-on-error', 'pause-on-pass', 'delay-slow', 'mapfile-interval', 'cpass'] });
+  emit(a, inv, p);
+  const [input, ...outs] = p.operands;
+  if (input) a.path(input, 'read', 'ddrescue input', inv.st);
+  for (const o of outs) a.path(o, 'write', 'ddrescue output', inv.st);
+});
+
+/** badblocks -w (destructive) and -n (read-write) write the device; -o names an output file. */
+on('badblocks', (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'bcdeiopt' });
+  emit(a, inv, p);
+  for (const o of allValues(p, '-o')) a.path(o, 'write', 'badblocks -o', inv.st);
+  for (const i of allValues(p, '-i')) a.path(i, 'read', 'badblocks -i', inv.st);
+  const dev = p.operands[0];
+  if (dev) a.path(dev, has(p, '-w', '-n') ? 'write' : 'read', `badblocks${has(p, '-w') ? ' -w' : has(p, '-n') ? ' -n' : ''}`, inv.st);
+});
+
+/** cryptsetup actions that rewrite a device's header or contents (luksFormat, erase, reencrypt…). */
+const CRYPTSETUP_WRITES = new Set(['luksformat', 'format', 'erase', 'lukserase', 'reencrypt', 'luksaddkey', 'luksremovekey', 'lukschangekey', 'lukskillslot', 'luksconvertkey', 'convert', 'repair', 'luksheaderrestore', 'config', 'token', 'luksuuid']);
+on('cryptsetup', (a, inv) => {
+  const p = parseArgs(inv.args, {
+    short: 'chsdSiMTtlobpI',
+    long: ['type', 'cipher', 'hash', 'key-size', 'key-file', 'key-slot', 'header', 'header-backup-file', 'iter-time', 'pbkdf', 'label', 'subsystem', 'uuid', 'offset', 'size', 'skip', 'sector-size', 'keyfile-size', 'keyfile-offset', 'new-keyfile', 'master-key-file', 'volume-key-file', 'integrity', 'luks2-metadata-size', 'luks2-keyslots-size', 'tries', 'timeout', 'token-id', 'priority', 'resilience', 'hotzone-size', 'key-description', 'pbkdf-memory', 'pbkdf-parallel', 'pbkdf-force-iterations', 'align-payload', 'device-size', 'reduce-device-size', 'json-file', 'new-key-slot'],
+  });
+  const [action, ...ops] = p.operands;
+  emit(a, inv, p, action ? [action.text] : []);
+  for (const k of allValues(p, '-d', '--key-file', '--new-keyfile', '--master-key-file', '--volume-key-file', '--json-file')) if (k.text !== '-') a.path(k, 'read', 'cryptsetup key file', inv.st);
+  const act = action?.text.toLowerCase() ?? '';
+  for (const h of allValues(p, '--header-backup-file')) a.path(h, act === 'luksheaderbackup' ? 'write' : 'read', 'cryptsetup header backup', inv.st);
+  if ((CRYPTSETUP_WRITES.has(act) || action?.dynamic) && ops[0]) a.path(ops[0], 'write', `cryptsetup ${action!.text}`, inv.st);
+});
+
+/** The account databases each tool rewrites (with `-R/--root DIR` or `-P/--prefix DIR` under DIR). */
+const ACCOUNT_FILES: Record<string, string[]> = {
+  useradd: ['/etc/passwd', '/etc/shadow', '/etc/group', '/etc/gshadow'],
+  adduser: ['/etc/passwd', '/etc/shadow', '/etc/group', '/etc/gshadow'],
+  newusers: ['/etc/passwd', '/etc/shadow', '/etc/group'],
+  usermod: ['/etc/passwd', '/etc/shadow', '/etc/group', '/etc/gshadow'],
+  userdel: ['/etc/passwd', '/etc/shadow', '/etc/group', '/etc/gshadow'],
+  deluser: ['/etc/passwd', '/etc/shadow', '/etc/group', '/etc/gshadow'],
+  groupadd: ['/etc/group', '/etc/gshadow'],
+  addgroup: ['/etc/group', '/etc/gshadow'],
+  groupmod: ['/etc/group', '/etc/gshadow'],
+  groupdel: ['/etc/group', '/etc/gshadow'],
+  delgroup: ['/etc/group', '/etc/gshadow'],
+  gpasswd: ['/etc/group', '/etc/gshadow'],
+  chpasswd: ['/etc/shadow'],
+  chgpasswd: ['/etc/gshadow'],
+  passwd: ['/etc/shadow'],
+  chage: ['/etc/shadow'],
+  chsh: ['/etc/passwd'],
+  chfn: ['/etc/passwd'],
+  vipw: ['/etc/passwd', '/etc/shadow'],
+  vigr: ['/etc/group', '/etc/gshadow'],
+  pwconv: ['/etc/passwd', '/etc/shadow'],
+  grpconv: ['/etc/group', '/etc/gshadow'],
+};
+on(Object.keys(ACCOUNT_FILES), (a, inv) => {
+  const p = parseArgs(inv.args, { short: 'bcdeEfgGkKmpPRsuUZ', long: ['base-dir', 'comment', 'home-dir', 'expiredate', 'inactive', 'gid', 'groups', 'skel', 'key', 'password', 'root', 'prefix', 'shell', 'uid', 'selinux-user', 'lastday', 'maxdays', 'mindays', 'warndays', 'crypt-method', 'sha-rounds', 'home', 'ingroup', 'firstuid', 'lastuid', 'conf', 'add', 'delete', 'members', 'administrators'] });
+  emit(a, inv, p);
+  // Queries change nothing: `useradd -D` (defaults), `passwd -S`, `chage -l`, `chsh -l`.
+  if ((inv.program === 'useradd' && has(p, '-D') && p.operands.length === 0 && p.values.size === 0) || (inv.program === 'passwd' && has(p, '-S', '--status')) || (inv.program === 'chage' && has(p, '-l', '--list')) || (inv.program === 'chsh' && has(p, '-l', '--list-shells'))) return;
+  const root = value(p, '-R', '--root', '-P', '--prefix');
+  const base = root ? resolveLexical(a.cwdList(inv.st)[0]!, root.text).replace(/\/+$/, '') : '';
+  for (const file of ACCOUNT_FILES[inv.program] ?? []) a.path({ text: base + file, dynamic: !!root?.dynamic }, 'write', inv.program, inv.st);
+});
+
+/**
+ * update-alternatives (Debian) / alternatives (Red Hat): `--install LINK NAME PATH PRIO` (and `--slave LINK
+ * NAME PATH`) point LINK at PATH through `<altdir>/NAME`; --set/--remove/--auto/--config change `<altdir>/NAME`.
+ */
+on(['update-alternatives', 'alternatives'], (a, inv) => {
+  const args = inv.args;
+  const flags: string[] = [];
+  let altdir = '/etc/alternatives';
+  let admindir = '/var/lib/dpkg/alternatives';
+  const write = (path: string, dynamic = false): void => a.path({ text: path, dynamic }, 'write', inv.program, inv.st);
+  const writeName = (name: Field | undefined): void => {
+    if (!name) return;
+    write(`${altdir}/${name.text}`, name.dynamic);
+    write(`${admindir}/${name.text}`, name.dynamic);
+  };
+  const counts: Record<string, number> = { '--install': 4, '--slave': 3, '--set': 2, '--remove': 2, '--remove-all': 1, '--auto': 1, '--config': 1, '--display': 1, '--query': 1, '--list': 1, '--altdir': 1, '--admindir': 1, '--log': 1, '--root': 1 };
+  // Directories first: they apply wherever they appear.
+  for (let i = 0; i < args.length; i++) {
+    const t = args[i]!.text;
+    if (t === '--altdir' && args[i + 1]) altdir = resolveLexical(a.cwdList(inv.st)[0]!, args[i + 1]!.text);
+    if (t === '--admindir' && args[i + 1]) admindir = resolveLexical(a.cwdList(inv.st)[0]!, args[i + 1]!.text);
+  }
+  for (let i = 0; i < args.length; i++) {
+    const t = args[i]!.text;
+    if (!t.startsWith('--')) continue;
+    flags.push(t);
+    const at = args.slice(i + 1, i + 1 + (counts[t] ?? 0));
+    if (t === '--install' || t === '--slave') {
+      if (at[0]) a.path(at[0], 'write', `${inv.program} ${t} link`, inv.st);
+      writeName(at[1]);
+      if (at[2]) a.path(at[2], 'read', `${inv.program} ${t} target`, inv.st);
+    } else if (['--set', '--remove', '--remove-all', '--auto', '--config'].includes(t)) writeName(at[0]);
+    else if (t === '--log' && at[0]) a.path(at[0], 'write', `${inv.program} --log`, inv.st);
+    i += counts[t] ?? 0;
+  }
+  a.command({ program: inv.program, invokedAs: inv.invokedAs, args: args.map((x) => x.text), subcommand: [], flags, operands: [], via: inv.via, env: inv.env, depth: inv.depth });
+});
 
 // ── terminal multiplexers ───────────────────────────────────────────────
 
