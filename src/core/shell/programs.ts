@@ -529,7 +529,11 @@ function defineCommandAlias(a: ShellAnalyzer, inv: Invocation, name: string, rep
     return;
   }
   try {
-    inv.st.funcs.set(name, parseShell(`${replacement.text} "$@"`).body);
+    // `alias ls='ls -la'`: bash does not expand an alias inside its own expansion, so the inner `ls` is the
+    // real one (as `command ls` skips the function this becomes).
+    const first = /^\s*(\S+)/.exec(replacement.text)?.[1];
+    const text = first === name ? `command ${replacement.text}` : replacement.text;
+    inv.st.funcs.set(name, parseShell(`${text} "$@"`).body);
   } catch {
     a.risk('dynamic-eval', `${inv.program} ${name}: its replacement cannot be parsed`);
   }
