@@ -113,23 +113,7 @@ function extractToolFacts(input: HookInput, env: AnalysisEnv): Facts {
         break;
       }
       if (args.dangerouslyDisableSandbox === true) facts.risks.push({ kind: 'sandbox-disable', detail: 'Bash call asks to run outside the sandbox' });
-      const shellEnv = {
-        home: env.home,
-        user: env.user,
-        platform: env.platform,
-        cwd,
-        vars: { ...env.vars, CLAUDE_PROJECT_DIR: workspace },
-        ...(env.fs ? { fs: env.fs } : {}),
-        ...(env.homeOf ? { homeOf: env.homeOf } : {}),
-        ...(env.deadline !== undefined ? { deadline: env.deadline } : {}),
-      };
-      const shell = analyzeShell(command, shellEnv);
-      facts.paths.push(...shell.paths);
-      facts.commands.push(...shell.commands);
-      facts.urls.push(...shell.urls);
-      facts.env.push(...shell.env);
-      facts.risks.push(...shell.risks);
-      facts.unanalyzable.push(...shell.unanalyzable);
+      addShellFacts(facts, env, command, cwd, { ...env.vars, CLAUDE_PROJECT_DIR: workspace });
       break;
     }
     case 'Read': {
@@ -221,6 +205,26 @@ function joinPattern(base: string, pattern: string): string {
   return `${base.replace(/\/$/, '')}/${p}`;
 }
 
+/** A shell command's facts (the Bash tool's, or a shell-running MCP tool's), run from `cwd`. */
+function addShellFacts(facts: Facts, env: AnalysisEnv, command: string, cwd: string, vars: Record<string, string>): void {
+  const shell = analyzeShell(command, {
+    home: env.home,
+    user: env.user,
+    platform: env.platform,
+    cwd,
+    vars,
+    ...(env.fs ? { fs: env.fs } : {}),
+    ...(env.homeOf ? { homeOf: env.homeOf } : {}),
+    ...(env.deadline !== undefined ? { deadline: env.deadline } : {}),
+  });
+  facts.paths.push(...shell.paths);
+  facts.commands.push(...shell.commands);
+  facts.urls.push(...shell.urls);
+  facts.env.push(...shell.env);
+  facts.risks.push(...shell.risks);
+  facts.unanalyzable.push(...shell.unanalyzable);
+}
+
 /**
  * MCP and unknown tools: every string argument under a path-like key, or that looks like a path or a
  * file URI, is a path fact; the access is guessed from the tool name's verb; URLs become URL facts.
@@ -234,21 +238,7 @@ function walkArguments(facts: Facts, env: AnalysisEnv, tool: string, args: Recor
     for (const [key, value] of Object.entries(args)) {
       if (!SHELL_KEY.test(key) || typeof value !== 'string') continue;
       const dir = ['cwd', 'workdir', 'working_directory', 'directory', 'dir'].map((k) => args[k]).find((v): v is string => typeof v === 'string');
-      const shell = analyzeShell(value, {
-        home: env.home,
-        user: env.user,
-        platform: env.platform,
-        cwd: dir ? resolveToolPath(dir, cwd, env) : cwd,
-        vars: env.vars,
-        ...(env.fs ? { fs: env.fs } : {}),
-        ...(env.deadline !== undefined ? { deadline: env.deadline } : {}),
-      });
-      facts.paths.push(...shell.paths);
-      facts.commands.push(...shell.commands);
-      facts.urls.push(...shell.urls);
-      facts.env.push(...shell.env);
-      facts.risks.push(...shell.risks);
-      facts.unanalyzable.push(...shell.unanalyzable);
+      addShellFacts(facts, env, value, dir ? resolveToolPath(dir, cwd, env) : cwd, env.vars);
     }
   }
   let count = 0;
