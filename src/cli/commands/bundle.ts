@@ -18,7 +18,7 @@ import { compileEnv, defaultStateDir, machineContext } from '../../runtime/conte
 import { checkTrustFloor } from '../../runtime/trustStore';
 import { loadValidatedChain } from '../../runtime/trustAccept';
 import { parseArgs, pickSubcommand } from '../args';
-import { resolveArg } from './trust';
+import { reportingBundleErrors, resolveArg } from './trust';
 import { UsageError, type Command, type Io } from '../types';
 
 const HELP = `Usage: warden bundle <sign|verify|publish> [options]
@@ -272,15 +272,7 @@ export const bundle: Command = {
   name: 'bundle',
   summary: 'Sign, verify and publish policy bundles',
   help: HELP,
-  async run(args, io) {
-    try {
-      return await dispatch(args, io);
-    } catch (e) {
-      if (!(e instanceof BundleError)) throw e;
-      io.err(`warden bundle: ${e.code}: ${e.message}`);
-      return 1;
-    }
-  },
+  run: reportingBundleErrors('bundle', dispatch),
 };
 
 async function dispatch(args: string[], io: Io): Promise<number> {

@@ -285,19 +285,24 @@ async function pin(args: string[], io: Io): Promise<number> {
   return 0;
 }
 
-export const trust: Command = {
-  name: 'trust',
-  summary: 'Create, rotate, co-sign, verify and pin trust roots (signing keys and thresholds)',
-  help: HELP,
-  async run(args, io) {
+/** A verb's run(): a refused document becomes `warden <verb>: <code>: <message>` and exit code 1. */
+export function reportingBundleErrors(verb: string, dispatch: Command['run']): Command['run'] {
+  return async (args, io) => {
     try {
       return await dispatch(args, io);
     } catch (e) {
       if (!(e instanceof BundleError)) throw e;
-      io.err(`warden trust: ${e.code}: ${e.message}`);
+      io.err(`warden ${verb}: ${e.code}: ${e.message}`);
       return 1;
     }
-  },
+  };
+}
+
+export const trust: Command = {
+  name: 'trust',
+  summary: 'Create, rotate, co-sign, verify and pin trust roots (signing keys and thresholds)',
+  help: HELP,
+  run: reportingBundleErrors('trust', dispatch),
 };
 
 async function dispatch(args: string[], io: Io): Promise<number> {

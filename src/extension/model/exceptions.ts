@@ -2,22 +2,17 @@
  * Exception requests as the extension tracks them (pure): the lifecycle pending → approved → expired, or
  * denied / cancelled / request expired, and what the views show for each.
  */
-import { describeMatcher, durationWords, type Matcher } from './exceptionForm';
+import { describeMatcher, durationWords, type ExceptionDraft } from './exceptionForm';
 import { clockTime, relative } from './format';
 
 export type ExceptionStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'revoked' | 'cancelled' | 'failed';
 
-export interface ExceptionRecord {
+/** A request as sent (the draft's fields) and what became of it on the server. */
+export interface ExceptionRecord extends Pick<ExceptionDraft, 'ruleIds' | 'tool' | 'matcher' | 'durationMs' | 'justification' | 'sourceEventId'> {
   /** Server request id. */
   requestId: string;
   server: string;
   status: ExceptionStatus;
-  ruleIds: string[];
-  tool: string;
-  matcher: Matcher;
-  durationMs: number;
-  justification: string;
-  sourceEventId: string;
   createdAt: number;
   /** A pending request expires (is never approved) after this. */
   requestExpiresAt?: number;
