@@ -6,7 +6,7 @@
  * The CLI gets exactly job.env (nothing inherited, like `env -i`), plus ANTHROPIC_BASE_URL pointing at the
  * fake on 127.0.0.1.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -125,21 +125,26 @@ function runOnce(job: Job, env: Record<string, string>, result: JobResult): Prom
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
-    const timer = setTimeout(() => {
-      result.timedOut = true;
-      child.kill('SIGKILL');
-    }, job.timeoutMs);
-    child.on('error', (e) => {
-      result.error = `cannot start ${job.claudeBin}: ${e.message}`;
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      result.exitCode = code;
-      result.signal = signal;
-      result.stdout = Buffer.concat(out).toString('utf8');
-      result.stderr = Buffer.concat(err).toString('utf8');
-      resolve();
-    });
+    settle(child, job, result, out, err, () => '', resolve);
+  });
+}
+
+/** Kill the CLI at the job's time limit; when it ends, put its exit and output into `result`. */
+function settle(child: ChildProcess, job: Job, result: JobResult, out: Buffer[], err: Buffer[], stderrNote: () => string, resolve: () => void): void {
+  const timer = setTimeout(() => {
+    result.timedOut = true;
+    child.kill('SIGKILL');
+  }, job.timeoutMs);
+  child.on('error', (e) => {
+    result.error = `cannot start ${job.claudeBin}: ${e.message}`;
+  });
+  child.on('close', (code, signal) => {
+    clearTimeout(timer);
+    result.exitCode = code;
+    result.signal = signal;
+    result.stdout = Buffer.concat(out).toString('utf8');
+    result.stderr = Buffer.concat(err).toString('utf8') + stderrNote();
+    resolve();
   });
 }
 
@@ -183,21 +188,7 @@ function runTurns(job: Job, env: Record<string, string>, result: JobResult): Pro
     });
     child.stderr.on('data', (d: Buffer) => err.push(d));
     child.stdin.on('error', () => undefined);
-    const timer = setTimeout(() => {
-      result.timedOut = true;
-      child.kill('SIGKILL');
-    }, job.timeoutMs);
-    child.on('error', (e) => {
-      result.error = `cannot start ${job.claudeBin}: ${e.message}`;
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      result.exitCode = code;
-      result.signal = signal;
-      result.stdout = Buffer.concat(out).toString('utf8');
-      result.stderr = Buffer.concat(err).toString('utf8') + (results < turns.length ? `\n[runner] only ${results} of ${turns.length} turns finished` : '');
-      resolve();
-    });
+    settle(child, job, result, out, err, () => (results < turns.length ? `\n[runner] only ${results} of ${turns.length} turns finished` : ''), resolve);
     void send();
   });
 }
